@@ -1,0 +1,66 @@
+"""Atomic file output: a file is either written whole or not at all.
+
+Every file gan_music writes (MIDI, checkpoints, CSV logs, pictures) goes through
+:func:`atomic_path`: the caller writes to a temporary file in the same folder, and only
+when that succeeds is it renamed over the target, which is atomic on POSIX and Windows.
+An exception, Ctrl-C or a crash leaves the old file (or nothing) in place, never half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from gan_music.errors import OutputError
+
+
+def check_output_path(path: str | os.PathLike[str], *, force: bool = False) -> Path:
+    """Return ``path`` as a Path after checking it can be written; raise :class:`OutputError` if not."""
+    target = Path(path)
+    if target.is_dir():
+        msg = f"{target} is a folder: give a file name"
+        raise OutputError(msg)
+    if not target.parent.is_dir():
+        msg = f"folder {target.parent} does not exist: create it first or choose another path"
+        raise OutputError(msg)
+    if target.exists() and not force:
+        msg = f"{target} already exists: choose another name or pass --force to overwrite it"
+        raise OutputError(msg)
+    if not os.access(target.parent, os.W_OK):
+        msg = f"folder {target.parent} is not writable: choose another folder"
+        raise OutputError(msg)
+    return target
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str], *, force: bool = True) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> with atomic_path(folder / "out.txt") as tmp:
+    ...     _ = tmp.write_text("whole")
+    >>> (folder / "out.txt").read_text()
+    'whole'
+    >>> try:
+    ...     with atomic_path(folder / "out.txt") as tmp:
+    ...         _ = tmp.write_text("half")
+    ...         raise RuntimeError("crash mid-write")
+    ... except RuntimeError:
+    ...     pass
+    >>> (folder / "out.txt").read_text(), sorted(p.name for p in folder.iterdir())
+    ('whole', ['out.txt'])
+    """
+    target = check_output_path(path, force=force)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
