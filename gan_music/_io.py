@@ -58,7 +58,10 @@ def atomic_path(path: str | os.PathLike[str], *, force: bool = True) -> Iterator
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        tmp.chmod(0o666 & ~umask)  # mkstemp makes files private; give the usual permissions
         yield tmp
         os.replace(tmp, target)
     except BaseException:
