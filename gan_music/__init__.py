@@ -22,4 +22,5 @@ def __getattr__(name: str) -> str:
         from importlib.metadata import version
 
         return version("binomial-gan-music")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)

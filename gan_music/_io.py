@@ -63,7 +63,7 @@ def atomic_path(path: str | os.PathLike[str], *, force: bool = True) -> Iterator
     try:
         tmp.chmod(0o666 & ~umask)  # mkstemp makes files private; give the usual permissions
         yield tmp
-        os.replace(tmp, target)
+        tmp.replace(target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -19,6 +19,7 @@ on/off piano roll would merge two repeated notes into one long one.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -95,15 +96,17 @@ class Score:
         """The notes as ``(voice, start, duration, pitch)`` tuples, sorted by voice then start."""
         notes: list[Note] = []
         for voice in range(self.n_voices):
-            starts = np.flatnonzero(self.onset[:, voice]).tolist() + [self.n_steps]
+            starts = [*np.flatnonzero(self.onset[:, voice]).tolist(), self.n_steps]
             sounding = self.pitch[:, voice] != REST
-            for start, nxt in zip(starts[:-1], starts[1:]):
+            for start, nxt in itertools.pairwise(starts):
                 held = sounding[start:nxt]
                 duration = len(held) if held.all() else int(np.argmin(held))
                 notes.append((voice, start, duration, int(self.pitch[start, voice])))
         return notes
 
-    def to_pianoroll(self, lowest: int = LOWEST_PITCH, n_pitches: int = N_PITCHES) -> NDArray[np.bool_]:
+    def to_pianoroll(
+        self, lowest: int = LOWEST_PITCH, n_pitches: int = N_PITCHES
+    ) -> NDArray[np.bool_]:
         """A ``(steps, n_pitches, voices)`` boolean piano roll; pitches outside the axis are dropped."""
         roll = np.zeros((self.n_steps, n_pitches, self.n_voices), dtype=bool)
         steps, voices = np.nonzero(self.pitch != REST)

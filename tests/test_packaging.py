@@ -39,7 +39,7 @@ def test_unknown_attribute_still_raises() -> None:
     import gan_music
 
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        _ = gan_music.nope  # type: ignore[attr-defined]
+        _ = gan_music.nope
 
 
 def test_import_needs_neither_matplotlib_nor_mido() -> None:
