@@ -55,7 +55,11 @@ def atomic_path(path: str | os.PathLike[str], *, force: bool = True) -> Iterator
     ('whole', ['out.txt'])
     """
     target = check_output_path(path, force=force)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as error:
+        msg = f"cannot write in folder {target.parent} ({error.strerror}): choose another folder"
+        raise OutputError(msg) from error
     os.close(fd)
     tmp = Path(tmp_name)
     umask = os.umask(0)
