@@ -1,0 +1,179 @@
+"""Every layer's and loss's backward pass against central finite differences, in float64."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from gan_music import nn
+from gan_music.nn.module import Array
+
+RNG_SEED = 1234
+
+
+def numeric_gradient(
+    f: Callable[[Array], float], x: Array, n_entries: int = 25
+) -> tuple[Array, Array]:
+    """Central differences of ``f`` at a random sample of the entries of ``x``."""
+    rng = np.random.default_rng(RNG_SEED)
+    flat_indices = rng.choice(x.size, size=min(n_entries, x.size), replace=False)
+    grads = np.empty(len(flat_indices))
+    eps = 1e-6
+    for i, flat in enumerate(flat_indices):
+        index = np.unravel_index(flat, x.shape)
+        saved = x[index]
+        x[index] = saved + eps
+        up = f(x)
+        x[index] = saved - eps
+        down = f(x)
+        x[index] = saved
+        grads[i] = (up - down) / (2 * eps)
+    return flat_indices, grads
+
+
+def check_module(module: nn.Module, x: Array) -> None:
+    """The input and every parameter gradient of ``sum(g * module(x))`` match finite differences."""
+    rng = np.random.default_rng(RNG_SEED)
+    out = module(x.copy())
+    upstream = rng.standard_normal(out.shape)
+    grad_x = np.array(module.backward(upstream.copy()))
+    param_grads = {name: p.grad.copy() for name, p in module.named_parameters().items()}
+
+    def objective(_: Array) -> float:
+        return float((module(x.copy()) * upstream).sum())
+
+    indices, expected = numeric_gradient(objective, x)
+    np.testing.assert_allclose(grad_x.reshape(-1)[indices], expected, rtol=1e-5, atol=1e-7)
+    for name, parameter in module.named_parameters().items():
+        indices, expected = numeric_gradient(objective, parameter.data)
+        np.testing.assert_allclose(
+            param_grads[name].reshape(-1)[indices], expected, rtol=1e-5, atol=1e-7, err_msg=name
+        )
+
+
+def random_input(*shape: int) -> Array:
+    return np.random.default_rng(7).standard_normal(shape)
+
+
+@pytest.mark.parametrize(("kernel", "dilation"), [(1, 1), (3, 1), (3, 4), (2, 3), (5, 2)])
+def test_conv1d_gradients(kernel: int, dilation: int) -> None:
+    conv = nn.Conv1d(
+        3, 4, kernel, dilation=dilation, rng=np.random.default_rng(0), dtype=np.float64
+    )
+    conv.bias.data[...] = np.random.default_rng(1).standard_normal(4)
+    check_module(conv, random_input(2, 9, 3))
+
+
+def test_conv1d_matches_direct_sum() -> None:
+    """The im2col product equals the textbook definition, zero padding included."""
+    rng = np.random.default_rng(3)
+    conv = nn.Conv1d(2, 3, 3, dilation=2, rng=rng, dtype=np.float64)
+    x = rng.standard_normal((1, 6, 2))
+    expected = np.tile(conv.bias.data, (6, 1))
+    for t in range(6):
+        for k in range(3):
+            source = t + 2 * (k - 1)
+            if 0 <= source < 6:
+                expected[t] += x[0, source] @ conv.weight.data[k]
+    np.testing.assert_allclose(conv(x)[0], expected, rtol=1e-12)
+
+
+def test_conv1d_frozen_skips_parameter_gradients_only() -> None:
+    conv = nn.Conv1d(2, 2, 3, rng=np.random.default_rng(0), dtype=np.float64)
+    x = random_input(1, 5, 2)
+    conv(x)
+    free = conv.backward(np.ones((1, 5, 2))).copy()
+    conv.zero_grad()
+    with nn.frozen(conv):
+        conv(x)
+        np.testing.assert_array_equal(conv.backward(np.ones((1, 5, 2))), free)
+    assert not conv.weight.grad.any()
+    assert not conv.frozen
+
+
+def test_linear_gradients() -> None:
+    layer = nn.Linear(5, 3, rng=np.random.default_rng(0), dtype=np.float64)
+    check_module(layer, random_input(4, 5))
+
+
+def test_leaky_relu_gradients() -> None:
+    x = random_input(3, 4, 5)
+    x[np.abs(x) < 1e-3] = 0.5  # keep finite differences away from the kink
+    check_module(nn.LeakyReLU(0.2), x)
+
+
+def test_mean_over_time_gradients() -> None:
+    check_module(nn.MeanOverTime(), random_input(2, 7, 3))
+
+
+def test_straight_through_gumbel_backward_is_the_softmax_gradient() -> None:
+    tau = 0.7
+    x = random_input(3, 5)
+    st = nn.StraightThroughGumbel(tau)
+    hard = st(x.copy())
+    assert hard.sum(axis=-1).tolist() == [1.0, 1.0, 1.0]
+    assert (hard.argmax(axis=-1) == x.argmax(axis=-1)).all()
+    upstream = np.random.default_rng(2).standard_normal(x.shape)
+    grad = st.backward(upstream)
+
+    def soft_objective(z: Array) -> float:
+        e = np.exp(z / tau - (z / tau).max(axis=-1, keepdims=True))
+        return float((upstream * e / e.sum(axis=-1, keepdims=True)).sum())
+
+    indices, expected = numeric_gradient(soft_objective, x)
+    np.testing.assert_allclose(grad.reshape(-1)[indices], expected, rtol=1e-5, atol=1e-8)
+
+
+def test_gumbel_noise_samples_the_softmax() -> None:
+    rng = np.random.default_rng(0)
+    logits = np.log(np.array([0.5, 0.3, 0.2]))
+    picks = (logits + nn.gumbel_noise(rng, (20000, 3), np.float64)).argmax(axis=-1)
+    np.testing.assert_allclose(np.bincount(picks) / 20000, [0.5, 0.3, 0.2], atol=0.015)
+
+
+def test_softmax_cross_entropy_gradient() -> None:
+    logits = random_input(2, 3, 6)
+    targets = np.random.default_rng(1).integers(0, 6, (2, 3))
+    _, grad = nn.softmax_cross_entropy(logits, targets)
+    indices, expected = numeric_gradient(lambda z: nn.softmax_cross_entropy(z, targets)[0], logits)
+    np.testing.assert_allclose(grad.reshape(-1)[indices], expected, rtol=1e-5, atol=1e-8)
+
+
+def test_softmax_cross_entropy_is_stable_for_huge_logits() -> None:
+    loss, grad = nn.softmax_cross_entropy(np.array([[1000.0, 0.0]]), np.array([1]))
+    assert loss == pytest.approx(1000.0)
+    assert np.isfinite(grad).all()
+
+
+@pytest.mark.parametrize("target", [0.0, 1.0])
+def test_binary_cross_entropy_gradient(target: float) -> None:
+    logits = random_input(6) * 3
+    value, grad = nn.binary_cross_entropy_with_logits(logits, target)
+    probability = 1 / (1 + np.exp(-logits))
+    reference = -np.mean(target * np.log(probability) + (1 - target) * np.log(1 - probability))
+    assert value == pytest.approx(reference, rel=1e-12)
+    indices, expected = numeric_gradient(
+        lambda z: nn.binary_cross_entropy_with_logits(z, target)[0], logits
+    )
+    np.testing.assert_allclose(grad.reshape(-1)[indices], expected, rtol=1e-5, atol=1e-8)
+
+
+def test_voice_pair_intervals_gradients() -> None:
+    from gan_music.nn.intervals import VoicePairIntervals
+
+    check_module(VoicePairIntervals(3, n_pitches=24), random_input(2, 3, 3, 25))
+
+
+def test_voice_pair_intervals_of_one_hots() -> None:
+    from gan_music.nn.intervals import VoicePairIntervals
+
+    x = np.zeros((1, 1, 3, 49))
+    x[0, 0, 0, 40] = 1  # E5
+    x[0, 0, 1, 48] = 1  # rest
+    x[0, 0, 2, 12] = 1  # C3
+    features = VoicePairIntervals(3)(x).reshape(3, 12)
+    assert features[0].sum() == 0  # against a rest
+    assert features[1].nonzero()[0].tolist() == [4]  # a major third (tenth) above
+    assert features[2].sum() == 0
