@@ -49,7 +49,7 @@ def _as_batch(pitch: ArrayLike, name: str = "pitch") -> NDArray[np.int64]:
 
 
 def _bars(array: NDArray[np.int64], steps_per_bar: int) -> NDArray[np.int64]:
-    """Reshape ``(n, steps, voices)`` to ``(n * bars, steps_per_bar, voices)``; drop a partial bar."""
+    """``(n, steps, voices)`` as ``(n * bars, steps_per_bar, voices)``, less a final partial bar."""
     n, steps, voices = array.shape
     bars = steps // steps_per_bar
     return array[:, : bars * steps_per_bar].reshape(n * bars, steps_per_bar, voices)
@@ -121,7 +121,8 @@ def note_starts(pitch: ArrayLike, onset: ArrayLike) -> NDArray[np.bool_]:
 def note_lengths(pitch: ArrayLike, onset: ArrayLike) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Every note's length in steps and its voice; a note cut by the window's end counts as cut.
 
-    >>> lengths, voices = note_lengths([[[60], [60], [62], [-1], [62]]], [[[1], [1], [0], [0], [0]]])
+    >>> pitch, onset = [[[60], [60], [62], [-1], [62]]], [[[1], [1], [0], [0], [0]]]
+    >>> lengths, voices = note_lengths(pitch, onset)
     >>> lengths.tolist(), voices.tolist()
     ([1, 1, 1, 1], [0, 0, 0, 0])
     """
