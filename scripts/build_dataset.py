@@ -230,7 +230,9 @@ def npz_bytes(arrays: dict[str, NDArray[Any]]) -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         for key in sorted(arrays):
             member = io.BytesIO()
-            np.lib.format.write_array(member, np.ascontiguousarray(arrays[key]), allow_pickle=False)
+            np.lib.format.write_array(
+                member, np.require(arrays[key], requirements="C"), allow_pickle=False
+            )
             info = zipfile.ZipInfo(f"{key}.npy", date_time=ZIP_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
