@@ -1,0 +1,329 @@
+"""The Bach chorales shipped with gan_music: loading, the train/valid/test split, training windows.
+
+``data/chorales.npz`` holds 295 four-voice chorales in 4/4 (built from music21's corpus by
+``scripts/build_dataset.py``; see ``docs/data.md``). Everything here is numpy alone.
+
+>>> chorales = load_chorales()
+>>> len(chorales), chorales[0].name, chorales[0].score.n_voices
+(295, 'bwv10.7', 4)
+>>> split = split_chorales(chorales)
+>>> {part: len(items) for part, items in split.items()}
+{'train': 235, 'valid': 30, 'test': 30}
+>>> windows = make_windows(split["test"], length=32, hop=16, transpose=False)
+>>> windows.pitch.shape[1:], windows.pitch.dtype.name, windows.onset.dtype.name
+((32, 4), 'int16', 'bool')
+>>> bool((windows.bar_offset == 0).all())
+True
+>>> classes = pitch_to_class(windows.pitch)
+>>> bool((class_to_pitch(classes) == windows.pitch).all())
+True
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.resources
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from gan_music.pianoroll import LOWEST_PITCH, N_PITCHES, REST, STEPS_PER_BAR, Score
+
+DATA_FILE = "chorales.npz"
+FORMAT_VERSION = 1
+N_VOICES = 4
+SPLITS = ("train", "valid", "test")
+SPLIT_SEED = 0  #: the seed of the shipped model's split; any integer gives another fixed split
+VALID_FRACTION = 0.1
+TEST_FRACTION = 0.1
+TRANSPOSITIONS = range(-6, 6)  #: semitones tried by :func:`make_windows`: every key once
+
+
+@dataclass(frozen=True)
+class Chorale:
+    """One chorale: its name (``"bwv269"``), four voices S, A, T, B, and where its bars begin.
+
+    ``first_downbeat`` is the step of the first bar line, 0 unless the piece opens with a
+    pickup; step ``s`` lies at position ``(s - first_downbeat) % 16`` of its bar.
+    """
+
+    name: str
+    score: Score
+    first_downbeat: int
+
+
+@dataclass(frozen=True, eq=False)
+class WindowSet:
+    """Fixed-length windows cut from chorales, one row per window (and transposition).
+
+    ``pitch`` ``(n, length, 4)`` int16 MIDI pitches with ``REST`` for silence; ``onset`` the
+    same shape, bool; ``chorale`` the index of the source in the list given to
+    :func:`make_windows`; ``start`` the window's first step in that chorale; ``bar_offset``
+    the position of that step in its bar (0 = on a bar line); ``transposition`` the
+    semitones added to every pitch.
+    """
+
+    pitch: NDArray[np.int16]
+    onset: NDArray[np.bool_]
+    chorale: NDArray[np.intp]
+    start: NDArray[np.intp]
+    bar_offset: NDArray[np.intp]
+    transposition: NDArray[np.intp]
+
+    def __len__(self) -> int:
+        return int(self.pitch.shape[0])
+
+    def take(self, index: ArrayLike) -> WindowSet:
+        """The windows at ``index`` (an integer array or a boolean mask), e.g. one batch."""
+        rows = np.asarray(index)
+        return WindowSet(
+            self.pitch[rows],
+            self.onset[rows],
+            self.chorale[rows],
+            self.start[rows],
+            self.bar_offset[rows],
+            self.transposition[rows],
+        )
+
+
+def load_chorales() -> list[Chorale]:
+    """Every shipped chorale, sorted by name.
+
+    The arrays inside are shared between calls and read-only: copy one before changing it.
+
+    >>> chorales = load_chorales()
+    >>> sum(chorale.first_downbeat > 0 for chorale in chorales)  # pieces opening with a pickup
+    210
+    >>> chorales[0].score.pitch.flags.writeable
+    False
+    """
+    return list(_decoded_chorales())
+
+
+# Decoding takes a few tens of milliseconds and training, evaluation and the example melody all
+# ask for the chorales, sometimes many times in one process (every test, for instance). The cache
+# decodes the file once per process; the arrays are made read-only so sharing them is safe.
+@functools.cache
+def _decoded_chorales() -> tuple[Chorale, ...]:
+    resource = importlib.resources.files("gan_music") / "data" / DATA_FILE
+    with resource.open("rb") as stream, np.load(stream, allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    if int(arrays["format_version"]) != FORMAT_VERSION:
+        msg = f"{DATA_FILE} has format {arrays['format_version']}, expected {FORMAT_VERSION}"
+        raise RuntimeError(msg)
+    return tuple(_decode(arrays))
+
+
+def _decode(arrays: dict[str, NDArray[np.generic]]) -> list[Chorale]:
+    """Chorales from the run-length arrays written by ``scripts/build_dataset.py``."""
+    event_pitch = arrays["pitch"].astype(np.int16)
+    duration = arrays["duration"].astype(np.intp)
+    step_pitch = np.repeat(event_pitch, duration)
+    step_onset = np.zeros(len(step_pitch), dtype=bool)
+    event_start = np.concatenate([[0], np.cumsum(duration)[:-1]])
+    step_onset[event_start] = event_pitch != REST
+    step_bounds = np.concatenate([[0], np.cumsum(duration)])[arrays["voice_offsets"]]
+    chorales = []
+    for index, name in enumerate(arrays["names"].tolist()):
+        n_steps = int(arrays["n_steps"][index])
+        bounds = step_bounds[N_VOICES * index : N_VOICES * (index + 1) + 1]
+        first = bounds[:-1]
+        if np.any(np.diff(bounds) != n_steps):
+            msg = f"{DATA_FILE}: the voices of {name} do not all last {n_steps} steps"
+            raise RuntimeError(msg)
+        rows = first[None, :] + np.arange(n_steps)[:, None]
+        score = Score(step_pitch[rows], step_onset[rows])
+        score.pitch.setflags(write=False)
+        score.onset.setflags(write=False)
+        chorales.append(Chorale(str(name), score, int(arrays["first_downbeat"][index])))
+    return chorales
+
+
+def split_chorales(
+    chorales: Sequence[Chorale],
+    seed: int = SPLIT_SEED,
+    valid_fraction: float = VALID_FRACTION,
+    test_fraction: float = TEST_FRACTION,
+) -> dict[str, list[Chorale]]:
+    """Split chorales into ``"train"``, ``"valid"`` and ``"test"``, whole chorales at a time.
+
+    Bach harmonised some tunes several times. Chorales whose sopranos have the same pitch
+    sequence (up to transposition) form one group and go to the same part, so a test melody
+    is never seen in training. Groups are ordered by the SHA-256 of ``f"{seed}:{name}"`` (name
+    of the group's first chorale) and dealt to test, then valid, until each holds its fraction
+    of the chorales (rounded); the rest is train. Hashing, unlike a numpy random stream, gives
+    the same split with every numpy and Python version. Each part keeps the input order.
+
+    >>> split = split_chorales(load_chorales())
+    >>> [chorale.name for chorale in split["test"][:3]]
+    ['bwv103.6', 'bwv110.7', 'bwv174.5']
+    >>> sorted(len(split_chorales(load_chorales(), seed=s)["test"]) for s in range(3))
+    [30, 30, 30]
+    """
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for index, chorale in enumerate(chorales):
+        groups.setdefault(_tune(chorale.score), []).append(index)
+
+    def order(members: list[int]) -> bytes:
+        first = min(chorales[i].name for i in members)
+        return hashlib.sha256(f"{seed}:{first}".encode()).digest()
+
+    targets = {
+        "test": round(test_fraction * len(chorales)),
+        "valid": round(valid_fraction * len(chorales)),
+    }
+    part_of: dict[int, str] = {}
+    filled = dict.fromkeys(SPLITS, 0)
+    for members in sorted(groups.values(), key=order):
+        part = next((p for p, target in targets.items() if filled[p] < target), "train")
+        filled[part] += len(members)
+        part_of.update(dict.fromkeys(members, part))
+    return {
+        part: [chorale for i, chorale in enumerate(chorales) if part_of[i] == part]
+        for part in SPLITS
+    }
+
+
+def _tune(score: Score) -> tuple[int, ...]:
+    """The soprano's intervals between successive notes: the same tune in any key or rhythm."""
+    notes = score.pitch[score.onset[:, 0], 0]
+    return tuple(np.diff(notes[notes != REST].astype(np.intp)).tolist())
+
+
+def make_windows(
+    chorales: Sequence[Chorale],
+    length: int = 32,
+    hop: int = 16,
+    transpose: bool = True,
+    align_to_bars: bool = True,
+    transpositions: Iterable[int] = TRANSPOSITIONS,
+    lowest: int = LOWEST_PITCH,
+    n_pitches: int = N_PITCHES,
+) -> WindowSet:
+    """Every ``length``-step window, ``hop`` steps apart, of every chorale, in every allowed key.
+
+    With ``align_to_bars`` the first window of a chorale starts at its first bar line (so with a
+    ``hop`` of whole bars every window does); otherwise at step 0. No window runs past the end.
+    With ``transpose`` each window appears once per semitone shift in ``transpositions`` that
+    keeps all its notes inside MIDI ``lowest .. lowest + n_pitches - 1`` (the model's pitch
+    axis); without it, only unshifted windows inside that range. A note already sounding at a
+    window's first step gets an onset there, as in :meth:`Score.window`.
+
+    >>> one = load_chorales()[:1]
+    >>> plain = make_windows(one, transpose=False)
+    >>> shifted = make_windows(one)
+    >>> len(plain), len(shifted), sorted(set(shifted.transposition.tolist()))
+    (21, 252, [-6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5])
+    >>> plain.start[:3].tolist(), plain.bar_offset[:3].tolist()
+    ([0, 16, 32], [0, 0, 0])
+    """
+    if length <= 0 or hop <= 0:
+        msg = f"length and hop must be positive, got length={length}, hop={hop}"
+        raise ValueError(msg)
+    if not chorales:
+        return _empty_windows(length)
+    n_steps = np.array([c.score.n_steps for c in chorales], dtype=np.intp)
+    downbeat = np.array([c.first_downbeat for c in chorales], dtype=np.intp)
+    first = downbeat if align_to_bars else np.zeros_like(downbeat)
+    counts = np.maximum(0, (n_steps - length - first) // hop + 1)
+    chorale = np.repeat(np.arange(len(chorales)), counts)
+    rank = np.arange(len(chorale)) - np.repeat(np.cumsum(counts) - counts, counts)
+    start = first[chorale] + rank * hop
+    pitch_all = np.concatenate([c.score.pitch for c in chorales])
+    onset_all = np.concatenate([c.score.onset for c in chorales])
+    rows = (np.cumsum(n_steps) - n_steps)[chorale, None] + start[:, None] + np.arange(length)
+    pitch = pitch_all[rows]
+    onset = onset_all[rows]
+    onset[:, 0, :] = pitch[:, 0, :] != REST
+
+    shifts = np.array(sorted(set(transpositions)) if transpose else [0], dtype=np.intp)
+    sounding = pitch != REST
+    low = np.where(sounding, pitch, np.iinfo(np.int16).max).min(axis=(1, 2)).astype(np.intp)
+    high = np.where(sounding, pitch, np.iinfo(np.int16).min).max(axis=(1, 2)).astype(np.intp)
+    fits = (low[:, None] + shifts >= lowest) & (high[:, None] + shifts < lowest + n_pitches)
+    window, shift = np.nonzero(fits)
+    semitones = shifts[shift]
+    moved = np.where(sounding[window], pitch[window] + semitones[:, None, None], REST)
+    return WindowSet(
+        pitch=moved.astype(np.int16),
+        onset=onset[window],
+        chorale=chorale[window],
+        start=start[window],
+        bar_offset=(start[window] - downbeat[chorale[window]]) % STEPS_PER_BAR,
+        transposition=semitones,
+    )
+
+
+def _empty_windows(length: int) -> WindowSet:
+    none = np.zeros(0, dtype=np.intp)
+    return WindowSet(
+        np.zeros((0, length, N_VOICES), np.int16),
+        np.zeros((0, length, N_VOICES), bool),
+        none,
+        none,
+        none,
+        none,
+    )
+
+
+def pitch_to_class(
+    pitch: ArrayLike, lowest: int = LOWEST_PITCH, n_pitches: int = N_PITCHES
+) -> NDArray[np.intp]:
+    """Class indices of MIDI pitches: ``pitch - lowest`` on the pitch axis, ``n_pitches`` for REST.
+
+    Pitches outside ``lowest .. lowest + n_pitches - 1`` raise ``ValueError``.
+
+    >>> pitch_to_class([36, 60, 83, -1]).tolist()
+    [0, 24, 47, 48]
+    """
+    values = np.asarray(pitch).astype(np.intp)
+    rest = values == REST
+    outside = ~rest & ((values < lowest) | (values >= lowest + n_pitches))
+    if outside.any():
+        msg = (
+            f"pitch {int(values[outside][0])} is outside the model's range MIDI "
+            f"{lowest}..{lowest + n_pitches - 1}: shift it by octaves first"
+        )
+        raise ValueError(msg)
+    return np.where(rest, n_pitches, values - lowest)
+
+
+def class_to_pitch(
+    classes: ArrayLike, lowest: int = LOWEST_PITCH, n_pitches: int = N_PITCHES
+) -> NDArray[np.int16]:
+    """MIDI pitches of class indices; the inverse of :func:`pitch_to_class`.
+
+    >>> class_to_pitch([0, 24, 47, 48]).tolist()
+    [36, 60, 83, -1]
+    """
+    values = np.asarray(classes).astype(np.intp)
+    if values.size and (values.min() < 0 or values.max() > n_pitches):
+        msg = f"class indices must lie in 0..{n_pitches}"
+        raise ValueError(msg)
+    return np.where(values == n_pitches, REST, values + lowest).astype(np.int16)
+
+
+def to_onehot(
+    pitch: ArrayLike, lowest: int = LOWEST_PITCH, n_pitches: int = N_PITCHES
+) -> NDArray[np.float32]:
+    """A float32 one-hot ``(..., n_pitches + 1)`` of MIDI pitches; the last class is REST.
+
+    >>> onehot = to_onehot([[60, -1]])
+    >>> onehot.shape, onehot.dtype.name, float(onehot[0, 0, 24]), float(onehot[0, 1, 48])
+    ((1, 2, 49), 'float32', 1.0, 1.0)
+    """
+    classes = pitch_to_class(pitch, lowest, n_pitches)
+    return np.eye(n_pitches + 1, dtype=np.float32)[classes]
+
+
+def from_onehot(scores: ArrayLike, lowest: int = LOWEST_PITCH) -> NDArray[np.int16]:
+    """MIDI pitches from one-hots, probabilities or logits ``(..., n_pitches + 1)`` (arg-max).
+
+    >>> from_onehot(to_onehot([40, -1, 83])).tolist()
+    [40, -1, 83]
+    """
+    values = np.asarray(scores)
+    return class_to_pitch(values.argmax(axis=-1), lowest, values.shape[-1] - 1)
