@@ -358,13 +358,15 @@ class NearestNeighbours(NamedTuple):
 
 
 def nearest_neighbours(
-    generated: ArrayLike, training: ArrayLike, *, chunk_bytes: int = 1 << 24
+    generated: ArrayLike, training: ArrayLike, *, chunk_bytes: int = 1 << 22
 ) -> NearestNeighbours:
     """Hamming distance of each generated window to its nearest training window.
 
     Both arrays are ``(n, steps, voices)`` pitch arrays (usually the accompaniment voices).
-    Exact copies are found by hashing; the distances by comparing chunks of generated
-    windows against the whole training set at once.
+    Exact copies are found by hashing. For the others, a chunk of generated windows is
+    compared with every training window one cell at a time, adding up the differences
+    (``chunk_bytes`` bounds that running count), which streams through the training set
+    far faster than building the full ``(chunk, windows, cells)`` comparison.
 
     >>> import numpy as np
     >>> train = np.array([[[60, 55], [60, 55]], [[62, 57], [62, 57]]])
@@ -376,22 +378,27 @@ def nearest_neighbours(
     gen = np.asarray(generated, dtype=np.int16)
     gen = np.ascontiguousarray(gen.reshape(len(gen), -1))
     ref = np.asarray(training, dtype=np.int16)
-    ref = np.ascontiguousarray(ref.reshape(len(ref), -1))
-    if gen.shape[1] != ref.shape[1]:
-        msg = f"windows differ in size: generated {gen.shape[1]} cells, training {ref.shape[1]}"
+    ref = ref.reshape(len(ref), -1)
+    cells = gen.shape[1]
+    if cells != ref.shape[1]:
+        msg = f"windows differ in size: generated {cells} cells, training {ref.shape[1]}"
         raise ValueError(msg)
     if not len(gen) or not len(ref):
         return NearestNeighbours(float("nan"), float("nan"))
-    known = {row.tobytes() for row in ref}
+    known = {row.tobytes() for row in np.ascontiguousarray(ref)}
     copies = np.array([row.tobytes() in known for row in gen])
     nearest = np.zeros(len(gen))
     todo = np.flatnonzero(~copies)
-    rows = max(1, chunk_bytes // max(1, ref.size))
+    by_cell = np.ascontiguousarray(ref.T)  # (cells, training windows)
+    count_type = np.uint8 if cells < 256 else np.uint32
+    rows = max(1, chunk_bytes // (len(ref) * np.dtype(count_type).itemsize))
     for begin in range(0, len(todo), rows):
         chunk = gen[todo[begin : begin + rows]]
-        differing = np.count_nonzero(chunk[:, None, :] != ref[None], axis=-1)
+        differing = np.zeros((len(chunk), len(ref)), dtype=count_type)
+        for cell in range(cells):
+            differing += by_cell[cell] != chunk[:, cell, None]
         nearest[todo[begin : begin + rows]] = differing.min(axis=1)
-    return NearestNeighbours(float(copies.mean()), float(nearest.mean() / gen.shape[1]))
+    return NearestNeighbours(float(copies.mean()), float(nearest.mean() / cells))
 
 
 def score_metrics(score: Score, *, first_downbeat: int = 0) -> dict[str, float]:
