@@ -4,12 +4,19 @@
 """Development tasks. Run ``python -m nox -l`` to list them, ``python -m nox`` for the defaults.
 
 Each session runs in its own fresh virtual environment, so a task never depends on
-what happens to be installed on the machine.
+what happens to be installed on the machine. Tool versions come from the dependency
+groups in pyproject.toml, the one place that pins them.
+
+The main job is ``python -m nox -s publish``: build, check, upload to a package index on
+127.0.0.1, install from it and smoke-test (``-- testpypi`` or ``-- pypi`` for the real thing).
 """
 
 from __future__ import annotations
 
+import filecmp
+import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -22,20 +29,23 @@ nox.options.reuse_existing_virtualenvs = False
 ROOT = Path(__file__).parent.resolve()
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 DIST = ROOT / "dist"
+BUILD_SCRIPT = ROOT / "scripts" / "reproducible_build.py"
+
+
+def group(name: str) -> list[str]:
+    """The requirements of one dependency group of pyproject.toml."""
+    return list(nox.project.dependency_groups(PYPROJECT, name))
 
 
 def build_dists(session: nox.Session, out_dir: Path) -> tuple[Path, Path]:
-    """Build the sdist, then the wheel *from that sdist*, into ``out_dir``.
+    """Build the sdist, then the wheel from that sdist, reproducibly, into ``out_dir``.
 
-    Building the wheel from the sdist proves the sdist is complete, and keeps a stale
-    ``build/`` folder from leaking old files into the wheel.
+    ``scripts/reproducible_build.py`` sets SOURCE_DATE_EPOCH and umask 022, builds with the
+    backend pinned in the ``build`` group, and normalises the sdist; building the wheel from
+    the sdist proves the sdist is complete.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for old in out_dir.glob("binomial_gan_music-*"):
-        old.unlink()
-    session.run("python", "-m", "build", "--sdist", "--outdir", str(out_dir), str(ROOT))
+    session.run("python", str(BUILD_SCRIPT), "--outdir", str(out_dir), str(ROOT))
     (sdist,) = out_dir.glob("*.tar.gz")
-    session.run("python", "-m", "build", "--wheel", "--outdir", str(out_dir), str(sdist))
     (wheel,) = out_dir.glob("*.whl")
     return sdist, wheel
 
@@ -48,10 +58,11 @@ def tests(session: nox.Session) -> None:
     folders instead of the wheel. Running from an empty temporary folder means a file
     missing from the wheel makes the tests fail, as it would for a user.
     """
-    session.install("build")
+    session.install(*group("test"))
     with tempfile.TemporaryDirectory() as tmp:
-        _, wheel = build_dists(session, Path(tmp) / "dist")
-        session.install(f"{wheel}[all]", *nox.project.dependency_groups(PYPROJECT, "test"))
+        dist = Path(tmp) / "dist"
+        _, wheel = build_dists(session, dist)
+        session.install(f"{wheel}[all]")
         session.chdir(tmp)
         session.run(
             "python", "-m", "pytest",
@@ -60,33 +71,149 @@ def tests(session: nox.Session) -> None:
             "-p", "no:cacheprovider",
             str(ROOT / "tests"),
             *session.posargs,
-        )
+            env={"PACKAGING_TEST_DIST_DIR": str(dist)},
+        )  # fmt: skip
 
 
 @nox.session(default=True)
 def lint(session: nox.Session) -> None:
-    """Ruff (lint and format check) and mypy, at the versions pinned in the lint group."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    """The pre-commit hooks' tools, at the versions .pre-commit-config.yaml pins.
+
+    pre-commit itself fetches its hooks from git hosts; this session installs the same
+    tools from the package index instead, so it also runs where only the index is reachable.
+    """
+    session.install(*group("lint"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
+    session.run("codespell")
+    session.run("mdformat", "--check", *markdown_files())
+    session.run("validate-pyproject", "pyproject.toml")
+
+
+def markdown_files() -> list[str]:
+    """Every Markdown file of the project, outside build output and environments."""
+    skip = {".git", ".nox", ".venv", "venv", "build", "dist", ".local-index", "node_modules"}
+    return sorted(
+        str(path.relative_to(ROOT))
+        for path in ROOT.rglob("*.md")
+        if not skip & set(path.relative_to(ROOT).parts)
+    )
+
+
+def precommit_pins() -> dict[str, str]:
+    """Map each hook repository's short name to the version .pre-commit-config.yaml pins."""
+    text = (ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8")
+    pairs = re.findall(r"repo:\s*\S+/([\w.-]+?)(?:\.git)?\s+rev:\s*[\"']?v?([\w.]+)", text)
+    return dict(pairs)
+
+
+def check_pins_match(session: nox.Session) -> None:
+    """Fail when a tool's version in the lint group differs from its pre-commit hook's rev."""
+    hook_repo_of = {
+        "ruff": "ruff-pre-commit",
+        "mypy": "mirrors-mypy",
+        "codespell": "codespell",
+        "mdformat": "mdformat",
+        "validate-pyproject": "validate-pyproject",
+    }
+    pins = precommit_pins()
+    lint_pins = dict(
+        re.findall(r"^([\w-]+)(?:\[[\w,]+\])?==([\w.]+)$", "\n".join(group("lint")), re.MULTILINE)
+    )
+    mismatches = [
+        f"{tool}: lint group {lint_pins.get(tool)} vs pre-commit {pins.get(repo)}"
+        for tool, repo in hook_repo_of.items()
+        if lint_pins.get(tool) != pins.get(repo)
+    ]
+    if mismatches:
+        session.error("pre-commit and the lint group disagree: " + "; ".join(mismatches))
+    session.log(f"pre-commit pins match the lint group: {sorted(lint_pins.items())}")
+
+
+@nox.session(default=True, requires=["lint"])
+def quality(session: nox.Session) -> None:
+    """The quality gate: repo-review, validate-pyproject, pyroma 10/10, hooks in sync.
+
+    ``lint`` (the pre-commit hooks' tools) runs first, as a requirement of this session.
+    Checks that do not apply are ignored in ``[tool.repo-review]`` with a written reason.
+    """
+    session.install(*group("quality"))
+    check_pins_match(session)
+    session.run("sp-repo-review", "--show", "errskip", str(ROOT))
+    session.run("validate-pyproject", "pyproject.toml")
+    session.run("pyroma", "--min", "10", str(ROOT))
+
+
+@nox.session(default=True)
+def workflows(session: nox.Session) -> None:
+    """Security lint (zizmor, offline) and schema checks of the GitHub workflows."""
+    session.install(*group("workflows"))
+    github = ROOT / ".github"
+    files = sorted(str(p) for p in (github / "workflows").glob("*.yml"))
+    session.run("zizmor", "--offline", "--persona", "regular", str(github))
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *files)
+    session.run(
+        "check-jsonschema", "--builtin-schema", "vendor.dependabot", str(github / "dependabot.yml")
+    )
+
+
+@nox.session(default=True)
+def check(session: nox.Session) -> None:
+    """Strict metadata and content checks on freshly built distributions."""
+    session.install(*group("check"))
+    session.run("validate-pyproject", "pyproject.toml")
+    with tempfile.TemporaryDirectory() as tmp:
+        sdist, wheel = build_dists(session, Path(tmp))
+        session.run("twine", "check", "--strict", str(sdist), str(wheel))
+        session.run("check-wheel-contents", str(wheel))
 
 
 @nox.session(default=False)
 def build(session: nox.Session) -> None:
-    """Build the sdist and the wheel into dist/."""
-    session.install("build")
+    """Build the sdist and the wheel into dist/, reproducibly."""
+    session.install(*group("build"))
     shutil.rmtree(DIST, ignore_errors=True)
     sdist, wheel = build_dists(session, DIST)
     session.log(f"built {sdist.name} and {wheel.name}")
 
 
 @nox.session(default=True)
-def check(session: nox.Session) -> None:
-    """Strict metadata and content checks on freshly built distributions."""
-    session.install(*nox.project.dependency_groups(PYPROJECT, "check"))
-    session.run("validate-pyproject", "pyproject.toml")
+def repro(session: nox.Session) -> None:
+    """Build twice and require byte-identical sdists and wheels."""
+    session.install(*group("build"))
     with tempfile.TemporaryDirectory() as tmp:
-        sdist, wheel = build_dists(session, Path(tmp))
-        session.run("twine", "check", "--strict", str(sdist), str(wheel))
-        session.run("check-wheel-contents", str(wheel))
+        first, second = Path(tmp) / "first", Path(tmp) / "second"
+        built = [build_dists(session, first), build_dists(session, second)]
+        for one, two in zip(*built, strict=True):
+            if one.name != two.name or not filecmp.cmp(one, two, shallow=False):
+                session.error(
+                    f"{one.name} differs between two builds: the build is not reproducible"
+                )
+            session.log(f"identical: {one.name}")
+
+
+@nox.session(default=False)
+def publish(session: nox.Session) -> None:
+    """Build, check, upload, install from the index and smoke-test (the repository's main job).
+
+    ``nox -s publish`` rehearses against a package index on 127.0.0.1;
+    ``nox -s publish -- testpypi`` and ``-- pypi`` upload for real (token in TWINE_PASSWORD,
+    ~/.pypirc or keyring). ``-- --allow-dirty`` rehearses uncommitted work, ``-- --fresh-index``
+    empties the local index first. See docs/publishing.md.
+    """
+    session.install(*group("publish"))
+    session.run(
+        "python", str(ROOT / "scripts" / "publish.py"), "--project", str(ROOT), *session.posargs
+    )
+
+
+@nox.session(default=False, venv_backend="none")
+def rename(session: nox.Session) -> None:
+    """Adopt the template: ``nox -s rename -- my-package`` renames the distribution and packages.
+
+    See docs/adopting-the-template.md for the naming scheme and options.
+    """
+    if not session.posargs:
+        session.error("give the new distribution name: nox -s rename -- my-package")
+    session.run(sys.executable, str(ROOT / "scripts" / "rename.py"), *session.posargs)
