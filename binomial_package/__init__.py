@@ -1,8 +1,19 @@
-"""binomial_package: Gaussian and binomial distributions, a drop-in for the course's package."""
+"""binomial_package: Gaussian and binomial distributions, a drop-in for the course's package.
+
+>>> from binomial_package import Binomial, Gaussian
+>>> Gaussian(25, 3) + Gaussian(30, 4)
+mean 55, standard deviation 5.0
+>>> Binomial(0.4, 20)
+mean 8.0, standard deviation 2.1908902300206643, p 0.4, n 20
+"""
 
 from __future__ import annotations
 
-__all__ = ["__version__"]
+from binomial_package.binomial import Binomial
+from binomial_package.gaussian import Gaussian
+from binomial_package.general import Distribution
+
+__all__ = ["Binomial", "Distribution", "Gaussian", "__version__"]
 
 
 def __getattr__(name: str) -> str:

@@ -1,0 +1,191 @@
+"""Checks on user input: each returns the value in its canonical form or raises a clear error.
+
+Every message names the argument and what is allowed, in one line. Wrong kinds of value
+(a string, a bool, a complex number) raise ``TypeError``; right kinds with wrong values (NaN,
+a negative count, a probability of 2) raise ``ValueError``. Nothing here uses ``assert``,
+so the checks hold under ``python -O`` too.
+
+Numbers keep their Python type where the course package showed it (``Gaussian(25, 3)`` prints
+``mean 25``, not ``mean 25.0``); numpy scalars become the matching Python number.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar, overload
+
+import numpy as np
+
+T = TypeVar("T")
+
+#: The largest number of trials a Binomial accepts: every count up to it is exact as a float.
+MAX_TRIALS = 10**15
+
+
+def real_number(value: object, name: str) -> int | float:
+    """Return ``value`` as a Python int or float; reject bools, non-numbers and NaN.
+
+    >>> real_number(3, "mu"), real_number(np.float64(0.5), "p")
+    (3, 0.5)
+    >>> real_number("3", "mu")
+    Traceback (most recent call last):
+    TypeError: mu must be a real number (int or float), not str
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        msg = f"{name} must be a real number (int or float), not {type(value).__name__}"
+        raise TypeError(msg)
+    number: int | float = int(value) if isinstance(value, numbers.Integral) else float(value)
+    if isinstance(number, float) and math.isnan(number):
+        msg = f"{name} must be a number, not NaN"
+        raise ValueError(msg)
+    return number
+
+
+def finite_number(value: object, name: str) -> int | float:
+    """A real number that is finite and fits in a float.
+
+    >>> finite_number(float("inf"), "mu")
+    Traceback (most recent call last):
+    ValueError: mu must be finite, got inf
+    """
+    number = real_number(value, name)
+    if isinstance(number, int):
+        if abs(number) > _LARGEST_FLOAT:
+            msg = f"{name} must fit in a float (at most about 1.8e308 in size), got {number:.3e}"
+            raise ValueError(msg)
+    elif not math.isfinite(number):
+        msg = f"{name} must be finite, got {number}"
+        raise ValueError(msg)
+    return number
+
+
+def standard_deviation(value: object, name: str) -> int | float:
+    """A finite number >= 0. Zero is allowed (a point mass), as in ``statistics.NormalDist``.
+
+    >>> standard_deviation(-1, "sigma")
+    Traceback (most recent call last):
+    ValueError: sigma must be >= 0 (a standard deviation), got -1
+    """
+    number = finite_number(value, name)
+    if number < 0:
+        msg = f"{name} must be >= 0 (a standard deviation), got {number}"
+        raise ValueError(msg)
+    return number
+
+
+def probability(value: object, name: str) -> int | float:
+    """A number in [0, 1].
+
+    >>> probability(1.5, "p")
+    Traceback (most recent call last):
+    ValueError: p must be a probability in [0, 1], got 1.5
+    """
+    number = real_number(value, name)
+    if not 0 <= number <= 1:
+        msg = f"{name} must be a probability in [0, 1], got {number}"
+        raise ValueError(msg)
+    return number
+
+
+def whole_number(value: object, name: str, low: int, high: int) -> int:
+    """An integer in ``low..high``; a float that is a whole number (``20.0``) is accepted.
+
+    >>> whole_number(20.0, "n", 0, 100)
+    20
+    >>> whole_number(2.5, "n", 0, 100)
+    Traceback (most recent call last):
+    ValueError: n must be a whole number in 0..100, got 2.5
+    """
+    number = real_number(value, name)
+    if isinstance(number, float):
+        if not number.is_integer():
+            msg = f"{name} must be a whole number in {low}..{high}, got {number}"
+            raise ValueError(msg)
+        number = int(number)
+    if not low <= number <= high:
+        msg = f"{name} must be a whole number in {low}..{high}, got {number}"
+        raise ValueError(msg)
+    return number
+
+
+def trials(value: object, name: str) -> int:
+    """A number of trials: a whole number in 0..10**15."""
+    return whole_number(value, name, 0, MAX_TRIALS)
+
+
+def flag(value: object, name: str) -> bool:
+    """A bool (or numpy bool); anything else is a TypeError rather than a guess by truthiness.
+
+    >>> flag(1, "sample")
+    Traceback (most recent call last):
+    TypeError: sample must be True or False, not int
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        msg = f"{name} must be True or False, not {type(value).__name__}"
+        raise TypeError(msg)
+    return bool(value)
+
+
+def data_values(value: object, name: str = "data") -> list[int | float]:
+    """A list of finite real numbers (a new list; numpy numbers become Python numbers).
+
+    >>> data_values((1, 2.5, np.int64(3)))
+    [1, 2.5, 3]
+    >>> data_values([1, None])
+    Traceback (most recent call last):
+    TypeError: data[1] must be a real number (int or float), not NoneType
+    """
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        msg = f"{name} must be a list of numbers, not {type(value).__name__}"
+        raise TypeError(msg)
+    return [finite_number(item, f"{name}[{index}]") for index, item in enumerate(value)]
+
+
+_LARGEST_FLOAT = 2**1024 - 2**970  # the largest finite float, as an exact integer
+
+
+class Checked(Generic[T]):
+    """An attribute that runs a check on every assignment, so no object is ever left invalid.
+
+    The course API lets users assign ``g.mean = ...`` and ``b.p = ...`` directly, and its own
+    methods (``replace_stats_with_data``, ``calculate_stdev``) set attributes the same way;
+    a checked attribute validates all of them in one place. The value lives in the slot
+    ``_<name>`` of the instance.
+
+    >>> class Coin:
+    ...     __slots__ = ("_p",)
+    ...     p = Checked(probability)
+    >>> coin = Coin()
+    >>> coin.p = 0.25
+    >>> coin.p
+    0.25
+    >>> coin.p = 2
+    Traceback (most recent call last):
+    ValueError: p must be a probability in [0, 1], got 2
+    """
+
+    def __init__(self, check: Callable[[object, str], T]) -> None:
+        self.check = check
+        self.name = ""
+        self.slot = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.slot = f"_{name}"
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Checked[T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type) -> T: ...
+
+    def __get__(self, instance: object, owner: type) -> T | Checked[T]:
+        if instance is None:
+            return self
+        value: T = getattr(instance, self.slot)
+        return value
+
+    def __set__(self, instance: object, value: object) -> None:
+        setattr(instance, self.slot, self.check(value, self.name))
