@@ -53,7 +53,8 @@ def finite_number(value: object, name: str) -> int | float:
     number = real_number(value, name)
     if isinstance(number, int):
         if abs(number) > _LARGEST_FLOAT:
-            msg = f"{name} must fit in a float (at most about 1.8e308 in size), got {number:.3e}"
+            size = f"an integer of {abs(number).bit_length()} bits"
+            msg = f"{name} must fit in a float (below about 1.8e308), got {size}"
             raise ValueError(msg)
     elif not math.isfinite(number):
         msg = f"{name} must be finite, got {number}"

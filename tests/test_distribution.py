@@ -1,0 +1,227 @@
+"""The Distribution base class: data files, validated attributes, equality, dicts, old imports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from binomial_package import Binomial, Distribution, Gaussian
+
+DATA = Path(__file__).parent / "data"
+COURSE_NUMBERS = [1, 3, 99, 100, 120, 32, 330, 23, 76, 44, 31]
+
+
+def test_defaults_match_the_course() -> None:
+    distribution = Distribution()
+    assert (distribution.mean, distribution.stdev, distribution.data) == (0, 1, [])
+    assert repr(Distribution(55, 5.0)) == "mean 55, standard deviation 5.0"
+
+
+def test_read_data_file_reads_the_course_file_and_changes_nothing_else() -> None:
+    distribution = Distribution(7, 3)
+    distribution.read_data_file(DATA / "numbers.txt")
+    assert distribution.data == COURSE_NUMBERS
+    assert all(type(value) is int for value in distribution.data)
+    assert (distribution.mean, distribution.stdev) == (7, 3)
+
+
+def test_read_data_file_accepts_a_str_path() -> None:
+    distribution = Distribution()
+    distribution.read_data_file(str(DATA / "numbers_binomial.txt"))
+    assert distribution.data == [0, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0, 1, 0]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"1\n2.5\n-3\n1e3\n.5\n", [1, 2.5, -3, 1000.0, 0.5]),
+        (b"\n\n1\n\n\n2\n\n", [1, 2]),
+        (b"# header\n1  # first\n   # indented comment\n2\n", [1, 2]),
+        (b"1\r\n2\r\n", [1, 2]),
+        (b"1\r2\r", [1, 2]),
+        (b"\xef\xbb\xbf1\n2\n", [1, 2]),
+        (b"  +4 \t\n", [4]),
+        (b"3", [3]),
+        (b"", []),
+    ],
+    ids=[
+        "ints-and-floats",
+        "blank-lines",
+        "comments",
+        "crlf",
+        "old-mac",
+        "bom",
+        "spaces",
+        "no-newline",
+        "empty",
+    ],
+)
+def test_read_data_file_formats(tmp_path: Path, content: bytes, expected: list[float]) -> None:
+    path = tmp_path / "data.txt"
+    path.write_bytes(content)
+    distribution = Distribution()
+    distribution.read_data_file(path)
+    assert distribution.data == expected
+    assert [type(value) for value in distribution.data] == [type(value) for value in expected]
+
+
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        (b"1\n2\nthree\n", 3),
+        (b"1\n\n# note\n1,5\n", 4),
+        (b"nan\n", 1),
+        (b"inf\n", 1),
+        (b"1_000\n", 1),
+        (b"1e999\n", 1),
+        (b"9" * 400 + b"\n", 1),
+        (b"1\x002\n", 1),
+    ],
+    ids=["word", "comma-decimal", "nan", "inf", "underscore", "overflow", "huge-int", "nul-byte"],
+)
+def test_a_bad_line_names_the_file_and_line(tmp_path: Path, content: bytes, line: int) -> None:
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    distribution = Distribution()
+    distribution.data = [5]
+    with pytest.raises(ValueError, match=rf"bad\.txt, line {line}: "):
+        distribution.read_data_file(path)
+    assert distribution.data == [5]  # unchanged on error
+
+
+def test_missing_file_directory_and_binary_file(tmp_path: Path) -> None:
+    distribution = Distribution()
+    with pytest.raises(FileNotFoundError, match=r"data file not found: '.*nope\.txt'"):
+        distribution.read_data_file(tmp_path / "nope.txt")
+    with pytest.raises(ValueError, match="is a directory"):
+        distribution.read_data_file(tmp_path)
+    binary = tmp_path / "image.bin"
+    binary.write_bytes(bytes(range(128, 256)))
+    with pytest.raises(ValueError, match=r"image\.bin: not a UTF-8 text file"):
+        distribution.read_data_file(binary)
+    with pytest.raises(TypeError, match="file_name must be a path"):
+        distribution.read_data_file(3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "error", "message"),
+    [
+        ("mean", float("nan"), ValueError, "mean must be a number, not NaN"),
+        ("mean", float("inf"), ValueError, "mean must be finite"),
+        ("mean", "1", TypeError, "mean must be a real number"),
+        ("mean", True, TypeError, "mean must be a real number"),
+        pytest.param(
+            "mean", 10**400, ValueError, "mean must fit in a float .* 1329 bits", id="huge-int"
+        ),
+        ("stdev", -0.1, ValueError, r"stdev must be >= 0"),
+        ("stdev", float("inf"), ValueError, "stdev must be finite"),
+        ("data", "123", TypeError, "data must be a list of numbers"),
+        ("data", [1, "2"], TypeError, r"data\[1\] must be a real number"),
+        ("data", [1, float("nan")], ValueError, r"data\[1\] must be a number, not NaN"),
+        ("data", [True], TypeError, r"data\[0\] must be a real number"),
+    ],
+)
+def test_attributes_are_checked_on_assignment(
+    attribute: str, value: object, error: type[Exception], message: str
+) -> None:
+    distribution = Distribution()
+    with pytest.raises(error, match=message):
+        setattr(distribution, attribute, value)
+
+
+def test_constructor_arguments_are_checked_with_their_attribute_names() -> None:
+    with pytest.raises(ValueError, match="stdev must be >= 0"):
+        Distribution(0, -1)
+    with pytest.raises(ValueError, match="mean must be a number, not NaN"):
+        Gaussian(float("nan"), 1)
+
+
+def test_slots_catch_attribute_typos() -> None:
+    gaussian = Gaussian()
+    with pytest.raises(AttributeError):
+        gaussian.stddev = 3  # type: ignore[attr-defined]
+
+
+def test_numpy_numbers_become_python_numbers() -> None:
+    np = pytest.importorskip("numpy")
+    distribution = Distribution(np.int64(3), np.float32(0.5))
+    assert (type(distribution.mean), type(distribution.stdev)) == (int, float)
+    distribution.data = np.array([1.5, 2.0])
+    assert distribution.data == [1.5, 2.0]
+    assert all(type(value) is float for value in distribution.data)
+
+
+def test_equality_compares_class_and_parameters_not_data() -> None:
+    first, second = Gaussian(1, 2), Gaussian(1.0, 2.0)
+    second.data = [1, 2, 3]
+    assert first == second
+    assert first != Gaussian(1, 3)
+    assert Distribution(1, 2) != Gaussian(1, 2)
+    assert Binomial(0.4, 20) == Binomial(0.4, 20.0)  # type: ignore[arg-type]
+    assert Binomial(0.4, 20) != Binomial(0.4, 21)
+    assert first != "mean 1, standard deviation 2"
+
+
+def test_distributions_are_deliberately_unhashable() -> None:
+    for distribution in (Distribution(), Gaussian(), Binomial()):
+        with pytest.raises(TypeError, match="unhashable"):
+            hash(distribution)
+
+
+@pytest.mark.parametrize(
+    "original",
+    [Distribution(3, 4), Gaussian(2.5, 0.5), Binomial(0.25, 12)],
+    ids=["distribution", "gaussian", "binomial"],
+)
+def test_dict_round_trip_through_json(original: Distribution) -> None:
+    original.data = [0, 1, 1]
+    as_dict = original.to_dict()
+    assert as_dict["type"] == type(original).__name__
+    restored = type(original).from_dict(json.loads(json.dumps(as_dict)))
+    assert restored == original
+    assert restored.to_dict() == as_dict
+    assert repr(restored) == repr(original)
+    as_dict["data"].append(5)
+    assert original.data == [0, 1, 1]  # to_dict hands out a copy
+
+
+def test_binomial_dict_may_leave_out_the_derived_fields() -> None:
+    binomial = Binomial.from_dict({"type": "Binomial", "p": 0.4, "n": 20})
+    assert repr(binomial) == "mean 8.0, standard deviation 2.1908902300206643, p 0.4, n 20"
+    assert binomial.data == []
+
+
+@pytest.mark.parametrize(
+    ("mapping", "error", "message"),
+    [
+        ({"type": "Binomial", "mean": 0, "stdev": 1}, ValueError, "'type' must be 'Gaussian'"),
+        ({"mean": 0, "stdev": 1}, ValueError, "'type' must be 'Gaussian', got None"),
+        ({"type": "Gaussian", "mean": 0}, ValueError, "missing key"),
+        ({"type": "Gaussian", "mean": 0, "stdev": 1, "sd": 2}, ValueError, "unknown key"),
+        ({"type": "Gaussian", "mean": 0, "stdev": -1}, ValueError, "stdev must be >= 0"),
+        ({"type": "Gaussian", "mean": 0, "stdev": 1, "data": 5}, TypeError, "data must be a list"),
+    ],
+)
+def test_from_dict_refuses_bad_dicts(
+    mapping: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        Gaussian.from_dict(mapping)
+
+
+def test_from_dict_refuses_a_non_mapping() -> None:
+    with pytest.raises(TypeError, match="expected a dict, not list"):
+        Gaussian.from_dict([("type", "Gaussian")])  # type: ignore[arg-type]
+
+
+def test_course_module_names_still_import() -> None:
+    from binomial_package.Binomialdistribution import Binomial as OldBinomial
+    from binomial_package.Gaussiandistribution import Gaussian as OldGaussian
+    from binomial_package.Generaldistribution import Distribution as OldDistribution
+
+    assert (OldBinomial, OldGaussian, OldDistribution) == (Binomial, Gaussian, Distribution)
+    assert issubclass(Gaussian, Distribution)
+    assert issubclass(Binomial, Distribution)
