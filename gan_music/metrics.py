@@ -247,22 +247,21 @@ def scale_masks() -> NDArray[np.bool_]:
     return masks
 
 
-def scale_consistency(pitch: ArrayLike, onset: ArrayLike) -> float:
-    """Per window, the share of notes (all voices) inside the best-fitting major or minor scale;
-    the mean over windows that hold any note (NaN if none does).
+def scale_consistency(pitch: ArrayLike) -> float:
+    """Per window, the share of sounding steps (all voices; a held note counts at every step)
+    inside the best-fitting major or natural minor scale; the mean over windows that sound at
+    all (NaN if none does).
 
     >>> import numpy as np
     >>> pitch = np.array([60, 62, 64, 66]).reshape(1, 4, 1)  # F# is outside C major, inside G
-    >>> scale_consistency(pitch, np.ones((1, 4, 1), bool))
+    >>> scale_consistency(pitch)
     1.0
-    >>> pitch = np.array([60, 61, 62, 63]).reshape(1, 4, 1)
-    >>> scale_consistency(pitch, np.ones((1, 4, 1), bool))
+    >>> pitch = np.array([60, 60, 61, 62]).reshape(1, 4, 1)  # a half-note C, then C# and D
+    >>> scale_consistency(pitch)
     0.75
     """
     array = _as_batch(pitch)
-    starts = note_starts(array, onset)
-    started = np.where(starts, array, REST)
-    counts = pitch_class_counts(started.reshape(len(array), -1))  # (n, 12)
+    counts = pitch_class_counts(array.reshape(len(array), -1))  # (n, 12)
     totals = counts.sum(axis=1)
     in_scale = counts @ scale_masks().T.astype(np.int64)  # (n, 24)
     keep = totals > 0
@@ -446,7 +445,7 @@ def window_metrics(pitch: ArrayLike, onset: ArrayLike) -> dict[str, float]:
         )
     result["TD"] = tonal_distance(array)
     result["PCS"] = pitch_consonance(array)
-    result["scale"] = scale_consistency(array, onset)
+    result["scale"] = scale_consistency(array)
     result["parallels"] = parallel_rate(array)
     result["crossing"] = crossing_rate(array)
     return result

@@ -168,23 +168,28 @@ def test_pitch_consonance_needs_a_sounding_melody() -> None:
     ("melody", "expected"),
     [
         ([60, 62, 64, 65, 67, 69, 71, 72], 1.0),  # C major
-        ([57, 59, 60, 62, 64, 65, 68], 6 / 7),  # A harmonic minor: G# is outside every scale
+        ([57, 59, 60, 62, 64, 65, 68], 6 / 7),  # A harmonic minor: no single scale holds all seven
         (list(range(60, 72)), 7 / 12),  # the chromatic scale
     ],
 )
 def test_scale_consistency(melody: list[int], expected: float) -> None:
     pitch = np.array(melody).reshape(1, -1, 1)
-    onset = np.ones_like(pitch, dtype=bool)
-    assert metrics.scale_consistency(pitch, onset) == pytest.approx(expected)
+    assert metrics.scale_consistency(pitch) == pytest.approx(expected)
 
 
-def test_scale_consistency_counts_notes_not_steps_and_averages_windows() -> None:
-    # a long C, then C# and D: no major or minor scale holds three semitones in a row
+def test_scale_consistency_weighs_by_duration_and_averages_windows() -> None:
+    # C held for 14 steps, then C# and D: 14 + 1 of 16 steps fit C major (or A minor)
     held = np.array([60] * 14 + [61, 62]).reshape(1, 16, 1)
     scale = np.array([60, 62, 64, 65] * 4).reshape(1, 16, 1)  # all in C major
-    pitch = np.concatenate([held, scale])
-    onset = np.zeros_like(pitch, dtype=bool)
-    assert metrics.scale_consistency(pitch, onset) == pytest.approx((2 / 3 + 1.0) / 2)
+    silent = np.full((1, 16, 1), REST)  # a silent window is left out of the mean
+    pitch = np.concatenate([held, scale, silent])
+    assert metrics.scale_consistency(pitch) == pytest.approx((15 / 16 + 1.0) / 2)
+
+
+def test_scale_consistency_pools_the_voices_of_a_window() -> None:
+    # Each voice alone fits a scale, together (C, C#, D sounding equally long) two thirds do.
+    pitch = np.array([[60, 61, 62]] * 8)[None]
+    assert metrics.scale_consistency(pitch) == pytest.approx(2 / 3)
 
 
 def test_parallels_of_the_rule_baseline_are_five_pairs_of_six() -> None:
