@@ -257,6 +257,9 @@ def plot_losses(csv_path: str | os.PathLike[str]) -> Figure:
         ax.grid(color="0.9")
         if window > 1:
             ax.legend(loc="upper right", fontsize="small")
+    from matplotlib.ticker import MaxNLocator
+
+    axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))  # no "step 2.5" on short runs
     axes[-1].set_xlabel("step")
     axes[0].set_title(f"training losses, {int(losses['step'][-1])} steps")
     return figure

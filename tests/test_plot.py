@@ -110,6 +110,8 @@ def test_losses_keep_the_last_entry_of_a_repeated_step(tmp_path: Path) -> None:
     rows = ["1,3.0,1.0,0,0", "2,2.0,1.0,0,0", "2,9.0,1.0,0,0", "3,1.0,1.0,0,0"]
     figure = plot.plot_losses(_write_losses(tmp_path / "losses.csv", rows))
     raw = figure.axes[0].get_lines()[0]
+    ticks = figure.axes[1].get_xticks()
+    assert (ticks == np.round(ticks)).all()  # whole steps only
     assert np.asarray(raw.get_xdata()).tolist() == [1, 2, 3]
     assert np.asarray(raw.get_ydata()).tolist() == [3.0, 9.0, 1.0]
 
