@@ -59,7 +59,7 @@ def as_float_array(values: object, name: str) -> tuple[FloatArray, bool]:
 def elementwise(
     name: str,
 ) -> Callable[[Callable[[Owner, FloatArray], FloatArray]], Callable[..., Any]]:
-    """Decorate ``method(self, values: float64 array) -> float64 array`` to accept any real input.
+    """Decorate ``method(self, values: 1-d float64 array) -> same-shape array`` for any real input.
 
     ``name`` is the argument's name, used in error messages.
 
@@ -76,7 +76,8 @@ def elementwise(
         def wrapper(self: Owner, values: Any) -> float | FloatArray:
             array, scalar = as_float_array(values, name)
             with np.errstate(over="ignore", under="ignore"):
-                result = method(self, array)
+                # The method always sees a flat 1-d array: no 0-d special cases inside.
+                result = method(self, array.reshape(-1)).reshape(array.shape)
             return float(result[()]) if scalar else result
 
         return wrapper
