@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import math
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -324,47 +321,3 @@ def test_dict_round_trip(p: float, n: int, data: list[int]) -> None:
     assert restored == binomial
     assert restored.to_dict() == binomial.to_dict()
     assert repr(restored) == repr(binomial)
-
-
-# Plotting -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def pyplot() -> Iterator[Any]:
-    matplotlib = pytest.importorskip("matplotlib")
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    yield plt
-    plt.close("all")
-
-
-def bar_heights(axes: Any) -> list[float]:
-    return [patch.get_height() for patch in axes.patches]
-
-
-def test_plot_bar_draws_expected_counts(pyplot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pyplot, "show", lambda *_a, **_k: pytest.fail("plt.show() was called"))
-    axes = Binomial(0.25, 8).plot_bar()
-    assert bar_heights(axes) == [6.0, 2.0]
-    assert axes.get_title() == "Bar Chart of Data"
-
-
-def test_plot_bar_pdf_returns_the_course_points_and_the_figure(pyplot: Any) -> None:
-    binomial = Binomial(0.4, 20)
-    points = binomial.plot_bar_pdf()
-    x, y = points
-    assert x == list(range(21))
-    assert y == binomial.pmf(range(21)).tolist()
-    (axes,) = points.figure.axes
-    assert bar_heights(axes) == y
-    assert axes.get_ylim() == (0.0, 1.0)
-    _, own = pyplot.subplots()
-    assert binomial.plot_bar_pdf(ax=own).figure is own.figure
-
-
-def test_plotting_without_matplotlib_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "matplotlib", None)
-    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
-    with pytest.raises(ImportError, match=r'pip install "binomial-gan-music\[plot\]"'):
-        Binomial().plot_bar_pdf()

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
-import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -205,55 +202,3 @@ def test_dict_round_trip(mu: float, sigma: float, data: list[float]) -> None:
     restored = Gaussian.from_dict(gaussian.to_dict())
     assert restored == gaussian
     assert restored.to_dict() == gaussian.to_dict()
-
-
-# Plotting -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def pyplot() -> Iterator[Any]:
-    matplotlib = pytest.importorskip("matplotlib")
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    yield plt
-    plt.close("all")
-
-
-def bar_heights(axes: Any) -> list[float]:
-    return [patch.get_height() for patch in axes.patches]
-
-
-def test_plot_histogram_returns_the_axes_and_never_shows(
-    course_gaussian: Gaussian, pyplot: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(pyplot, "show", lambda *_a, **_k: pytest.fail("plt.show() was called"))
-    axes = course_gaussian.plot_histogram()
-    assert axes.get_title() == "Histogram of Data"
-    assert sum(bar_heights(axes)) == len(course_gaussian.data)
-    _, own_axes = pyplot.subplots()
-    assert course_gaussian.plot_histogram(ax=own_axes) is own_axes
-
-
-@pytest.mark.usefixtures("pyplot")
-def test_plot_histogram_pdf_returns_the_course_points(course_gaussian: Gaussian) -> None:
-    course_gaussian.calculate_stdev()
-    points = course_gaussian.plot_histogram_pdf(n_spaces=10)
-    x, y = points
-    interval = (330 - 1) / 10
-    assert x == [1 + interval * i for i in range(10)]
-    assert y == pytest.approx([course_gaussian.pdf(value) for value in x], rel=1e-15)
-    assert len(points.figure.axes) == 2
-    line = points.figure.axes[1].lines[0]
-    assert line.get_xdata().tolist() == x
-    with pytest.raises(ValueError, match="n_spaces must be a whole number"):
-        course_gaussian.plot_histogram_pdf(0)
-
-
-def test_plotting_without_matplotlib_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "matplotlib", None)
-    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
-    gaussian = Gaussian()
-    gaussian.data = [1, 2]
-    with pytest.raises(ImportError, match=r'pip install "binomial-gan-music\[plot\]"'):
-        gaussian.plot_histogram()
