@@ -155,7 +155,7 @@ def credential_source(target: str, environ: Mapping[str, str]) -> str | None:
     import twine.exceptions
     import twine.utils
 
-    config_file = environ.get("TWINE_CONFIG_FILE", twine.utils.DEFAULT_CONFIG_FILE)
+    config_file = twine.utils.DEFAULT_CONFIG_FILE
     try:
         config = twine.utils.get_config(config_file)
     except (OSError, twine.exceptions.TwineException):
@@ -370,45 +370,52 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
 
 @contextlib.contextmanager
 def local_index(folder: Path, password: str, reporter: Reporter) -> Iterator[LocalIndex]:
-    """Start pypiserver on 127.0.0.1 with password uploads and no fallback; always stop it."""
+    """Start pypiserver on 127.0.0.1 with password uploads and no fallback; always stop it.
+
+    One ``try`` covers everything from the moment the process exists, so an interruption at
+    any point (even between two steps) still stops it.
+    """
     packages = folder / "packages"
     packages.mkdir(parents=True, exist_ok=True)
     htpasswd = folder / "htpasswd"
     log = folder / "server.log"
-    with reporter.step("index") as did:
-        write_htpasswd(htpasswd, password)
-        port = free_port()
-        command = [
-            sys.executable, "-m", "pypiserver", "run",
-            "--host", LOCAL_HOST, "--port", str(port),
-            "--disable-fallback",  # never send pip elsewhere for a name it lacks
-            "--authenticate", "update", "--passwords", str(htpasswd),
-            str(packages),
-        ]  # fmt: skip
-        # A session of its own: Ctrl-C reaches this script, which then stops the server itself.
-        extra: dict[str, object] = (
-            {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
-            if sys.platform == "win32"
-            else {"start_new_session": True}
-        )
-        with log.open("wb") as log_file:
-            process = subprocess.Popen(  # type: ignore[call-overload]
-                command, stdout=log_file, stderr=subprocess.STDOUT, **extra
-            )
-        index = LocalIndex(f"http://{LOCAL_HOST}:{port}/", process, packages, log)
-        did.append(f"pypiserver listening on {index.url} (pid {process.pid}), files in {packages}")
-        try:
-            _wait_until_ready(index)
-        except BaseException:
-            stop_process(process)
-            raise
+    started: list[subprocess.Popen[bytes]] = []
     try:
+        with reporter.step("index") as did:
+            write_htpasswd(htpasswd, password)
+            port = free_port()
+            command = [
+                sys.executable, "-m", "pypiserver", "run",
+                "--host", LOCAL_HOST, "--port", str(port),
+                "--disable-fallback",  # never send pip elsewhere for a name it lacks
+                "--authenticate", "update", "--passwords", str(htpasswd),
+                str(packages),
+            ]  # fmt: skip
+            # A session of its own: Ctrl-C reaches this script, which stops the server itself.
+            extra: dict[str, object] = (
+                {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
+                if sys.platform == "win32"
+                else {"start_new_session": True}
+            )
+            with log.open("wb") as log_file:
+                started.append(
+                    subprocess.Popen(  # type: ignore[call-overload]
+                        command, stdout=log_file, stderr=subprocess.STDOUT, **extra
+                    )
+                )
+            index = LocalIndex(f"http://{LOCAL_HOST}:{port}/", started[0], packages, log)
+            did.append(f"pypiserver listening on {index.url} (pid {started[0].pid}),")
+            did.append(f"files in {packages}")
+            _wait_until_ready(index)
         yield index
     finally:
-        with reporter.step("stop") as did:
-            stop_process(process)
-            htpasswd.unlink(missing_ok=True)
-            did.append(f"stopped the local index (pid {process.pid}, exit {process.returncode})")
+        htpasswd.unlink(missing_ok=True)
+        for process in started:
+            with reporter.step("stop") as did:
+                stop_process(process)
+                did.append(
+                    f"stopped the local index (pid {process.pid}, exit {process.returncode})"
+                )
 
 
 # ---------------------------------------------------------------- upload
