@@ -160,10 +160,31 @@ def test_binary_cross_entropy_gradient(target: float) -> None:
     np.testing.assert_allclose(grad.reshape(-1)[indices], expected, rtol=1e-5, atol=1e-8)
 
 
-def test_voice_pair_intervals_gradients() -> None:
+def test_voice_pair_intervals_backward_is_the_bilinear_gradient() -> None:
+    """At one-hot inputs the features equal the bilinear form, and backward is its gradient."""
     from gan_music.nn.intervals import VoicePairIntervals
 
-    check_module(VoicePairIntervals(3, n_pitches=24), random_input(2, 3, 3, 25))
+    rng = np.random.default_rng(5)
+    classes = rng.integers(0, 25, (2, 3, 3))  # class 24 is the rest of a 24-pitch axis
+    x = np.zeros((2, 3, 3, 25))
+    np.put_along_axis(x, classes[..., None], 1.0, axis=-1)
+    layer = VoicePairIntervals(3, n_pitches=24)
+    upstream = rng.standard_normal((2, 3, 3 * 12))
+
+    def bilinear(z: Array) -> Array:
+        chroma = z[..., :24].reshape(2, 3, 3, 2, 12).sum(axis=3)
+        k, a = np.meshgrid(np.arange(12), np.arange(12), indexing="ij")
+        pairs = [(0, 1), (0, 2), (1, 2)]
+        feats = [
+            np.einsum("bta,btka->btk", chroma[:, :, u], chroma[:, :, v][..., (a - k) % 12])
+            for u, v in pairs
+        ]
+        return np.concatenate(feats, axis=-1)
+
+    np.testing.assert_allclose(layer(x), bilinear(x))
+    grad = layer.backward(upstream)
+    indices, expected = numeric_gradient(lambda z: float((bilinear(z) * upstream).sum()), x, 60)
+    np.testing.assert_allclose(grad.reshape(-1)[indices], expected, rtol=1e-5, atol=1e-8)
 
 
 def test_voice_pair_intervals_of_one_hots() -> None:

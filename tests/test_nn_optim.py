@@ -64,11 +64,23 @@ def test_adam_state_with_the_wrong_shape_is_refused() -> None:
 def test_moving_average_follows_the_weights() -> None:
     layer = nn.Linear(2, 2, rng=np.random.default_rng(0))
     ema = nn.ExponentialMovingAverage(layer, decay=0.9)
+    ema.updates = 1000  # past the warm-up
     start = ema.shadow["weight"].copy()
     layer.weight.data[...] = start + 1.0
     for _ in range(10):
         ema.update()
     np.testing.assert_allclose(ema.shadow["weight"], start + 1.0 - 0.9**10, rtol=1e-5)
+
+
+def test_moving_average_warm_up_forgets_the_start_quickly() -> None:
+    layer = nn.Linear(2, 2, rng=np.random.default_rng(0))
+    ema = nn.ExponentialMovingAverage(layer, decay=0.999)
+    start = ema.shadow["weight"].copy()
+    layer.weight.data[...] = start + 1.0
+    for _ in range(300):
+        ema.update()
+    # with a plain 0.999 decay 74% of the start would remain; the warm-up leaves under 4%
+    assert np.all(ema.shadow["weight"] - start > 0.96)
 
 
 def test_state_dict_round_trip_and_mismatches() -> None:

@@ -1,7 +1,9 @@
 """Leaky ReLU, applied in place: ``x`` if ``x > 0`` else ``slope * x`` (``slope=0`` is a ReLU).
 
-The forward pass overwrites its input and keeps only a boolean mask of the negative
-entries, so the caller must not need the input afterwards.
+The forward pass overwrites its input with ``x * scale``, where ``scale`` is 1 on positive
+entries and ``slope`` elsewhere, and keeps ``scale`` for the backward pass (one multiply).
+Plain multiplies beat numpy's masked ``where=`` ufuncs by an order of magnitude here.
+The caller must not need the input afterwards.
 
 >>> import numpy as np
 >>> act = LeakyReLU(0.2)
@@ -24,23 +26,25 @@ class LeakyReLU(Module):
     def __init__(self, slope: float = 0.2) -> None:
         self.slope = slope
         self.workspace = Workspace()
-        self._negative: Array | None = None
+        self._scale: Array | None = None
 
     def extra_repr(self) -> str:
         return f"slope={self.slope}"
 
     def forward(self, x: Array) -> Array:
-        negative = self.workspace.get("negative", x.shape, np.bool_)
-        np.less(x, 0, out=negative)
-        np.multiply(x, self.slope, out=x, where=negative)
-        self._negative = negative
+        positive = self.workspace.get("positive", x.shape, np.bool_)
+        scale = self.workspace.get("scale", x.shape, x.dtype)
+        np.greater(x, 0, out=positive)
+        np.multiply(positive, x.dtype.type(1.0 - self.slope), out=scale)
+        np.add(scale, x.dtype.type(self.slope), out=scale)
+        np.multiply(x, scale, out=x)
+        self._scale = scale
         return x
 
     def backward(self, grad_out: Array) -> Array:
-        if self._negative is None:
+        if self._scale is None:
             msg = "backward called before forward"
             raise RuntimeError(msg)
         grad = self.workspace.get("grad", grad_out.shape, grad_out.dtype)
-        np.copyto(grad, grad_out)
-        np.multiply(grad, self.slope, out=grad, where=self._negative)
+        np.multiply(grad_out, self._scale, out=grad)
         return grad

@@ -91,8 +91,7 @@ class Conv1d(Module):
         space, dtype = self.workspace, self.weight.data.dtype
         grad2d = np.ascontiguousarray(grad_out).reshape(batch * steps, c_out)
         if not self.frozen:
-            np.matmul(self._cols.T, grad2d, out=self.weight.grad.reshape(k * c_in, c_out))
-            grad2d.sum(axis=0, out=self.bias.grad)
+            self._parameter_grads(grad2d)
         grad_cols = space.get("grad_cols", (batch * steps, k * c_in), dtype)
         np.matmul(grad2d, self.weight.data.reshape(k * c_in, c_out).T, out=grad_cols)
         grad_taps = grad_cols.reshape(batch, steps, k, c_in)
@@ -109,3 +108,16 @@ class Conv1d(Module):
         grad_x = space.get("grad_x", (batch, steps, c_in), dtype)
         np.copyto(grad_x, grad_padded[:, self.pad_left : self.pad_left + steps])
         return grad_x
+
+    def backward_parameters_only(self, grad_out: Array) -> None:
+        """Write the weight and bias gradients but skip the input gradient (a first layer's)."""
+        grad2d = np.ascontiguousarray(grad_out).reshape(-1, grad_out.shape[-1])
+        self._parameter_grads(grad2d)
+
+    def _parameter_grads(self, grad2d: Array) -> None:
+        if self._cols is None:
+            msg = "backward called before forward"
+            raise RuntimeError(msg)
+        k, c_in, c_out = self.weight.shape
+        np.matmul(self._cols.T, grad2d, out=self.weight.grad.reshape(k * c_in, c_out))
+        grad2d.sum(axis=0, out=self.bias.grad)

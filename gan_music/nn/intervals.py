@@ -2,11 +2,17 @@
 
 Parallel fifths and octaves are a relation *between* voices, which a discriminator that
 sees each voice's pitches separately learns slowly. This layer hands it the relation
-directly. Its input is per-voice class scores ``(batch, steps, voices, 49)`` (48 pitches
-from MIDI 36 upward, then rest); each voice's chroma ``c`` (the 48 pitches folded into 12
-pitch classes, rest ignored) is paired with every lower voice's, giving
-``f[k] = sum_a c_upper[a] * c_lower[(a - k) mod 12]``: for one-hot inputs, a one-hot of the
-interval class between the two voices (all zero if either rests).
+directly. Its input is per-voice one-hots ``(batch, steps, voices, 49)`` (48 pitches from
+MIDI 36 upward, then rest): real voices, or the straight-through samples of the generator.
+With ``c`` a voice's chroma (its 48 pitch entries folded into 12 pitch classes, rest
+ignored), the feature of an (upper, lower) pair is the bilinear form
+``f[k] = sum_a c_upper[a] * c_lower[(a - k) mod 12]``: for one-hots, a one-hot of the
+interval class between the two voices, all zero if either rests.
+
+Because the inputs are one-hots, the forward pass reads the interval off the two argmaxes
+instead of forming all 144 products per pair, and the backward pass, the exact gradient of
+the bilinear form at that point, is a gather: ``df/dc_upper[a] = g[(a - b) mod 12]`` where
+``b`` is the lower voice's pitch class, and symmetrically for the lower voice.
 
 >>> import numpy as np
 >>> x = np.zeros((1, 1, 2, 49)); x[0, 0, 0, 31] = 1; x[0, 0, 1, 24] = 1  # G4 over C4
@@ -26,45 +32,50 @@ PITCH_CLASSES = 12
 
 
 class VoicePairIntervals(Module):
-    """``(batch, steps, voices, 49) -> (batch, steps, pairs * 12)``, pairs in (upper, lower) order."""
+    """One-hots ``(batch, steps, voices, 49) -> (batch, steps, pairs * 12)``, pairs (upper, lower)."""
 
     def __init__(self, n_voices: int = 4, n_pitches: int = 48) -> None:
         self.pairs = list(itertools.combinations(range(n_voices), 2))
         self.n_pitches = n_pitches
-        a = np.arange(PITCH_CLASSES)
-        self.lower_index = (a[None, :] - a[:, None]) % PITCH_CLASSES  # [k, a] = (a - k) % 12
-        self.upper_index = (a[None, :] + a[:, None]) % PITCH_CLASSES  # [k, b] = (b + k) % 12
-        self._chroma: Array | None = None
+        self._pitch_class: Array | None = None
+        self._sounding: Array | None = None
         self._shape: tuple[int, ...] = ()
 
     def forward(self, x: Array) -> Array:
-        batch, steps, voices, _ = x.shape
-        octaves = self.n_pitches // PITCH_CLASSES
-        pitches = x[..., : self.n_pitches].reshape(batch, steps, voices, octaves, PITCH_CLASSES)
-        chroma = pitches.sum(axis=3)
-        self._chroma, self._shape = chroma, x.shape
-        features = np.empty((batch, steps, len(self.pairs), PITCH_CLASSES), x.dtype)
+        batch, steps = x.shape[:2]
+        classes = x.argmax(axis=-1)
+        sounding = classes < self.n_pitches
+        pitch_class = classes % PITCH_CLASSES
+        self._pitch_class, self._sounding, self._shape = pitch_class, sounding, x.shape
+        features = np.zeros((batch, steps, len(self.pairs), PITCH_CLASSES), x.dtype)
         for p, (upper, lower) in enumerate(self.pairs):
-            shifted = chroma[:, :, lower][..., self.lower_index]  # (batch, steps, k, a)
-            np.einsum("bta,btka->btk", chroma[:, :, upper], shifted, out=features[:, :, p])
+            interval = (pitch_class[:, :, upper] - pitch_class[:, :, lower]) % PITCH_CLASSES
+            both = (sounding[:, :, upper] & sounding[:, :, lower]).astype(x.dtype)
+            np.put_along_axis(features[:, :, p], interval[..., None], both[..., None], axis=-1)
         return features.reshape(batch, steps, -1)
 
     def backward(self, grad_out: Array) -> Array:
-        if self._chroma is None:
+        if self._pitch_class is None or self._sounding is None:
             msg = "backward called before forward"
             raise RuntimeError(msg)
-        chroma = self._chroma
+        pitch_class, sounding = self._pitch_class, self._sounding
         batch, steps, voices, _ = self._shape
         grad = grad_out.reshape(batch, steps, len(self.pairs), PITCH_CLASSES)
-        grad_chroma = np.zeros_like(chroma)
+        grad_chroma = np.zeros((batch, steps, voices, PITCH_CLASSES), grad_out.dtype)
+        a = np.arange(PITCH_CLASSES)
         for p, (upper, lower) in enumerate(self.pairs):
-            lower_shifted = chroma[:, :, lower][..., self.lower_index]
-            grad_chroma[:, :, upper] += np.einsum("btk,btka->bta", grad[:, :, p], lower_shifted)
-            upper_shifted = chroma[:, :, upper][..., self.upper_index]
-            grad_chroma[:, :, lower] += np.einsum("btk,btkc->btc", grad[:, :, p], upper_shifted)
+            from_lower = (a - pitch_class[:, :, lower, None]) % PITCH_CLASSES
+            grad_chroma[:, :, upper] += (
+                np.take_along_axis(grad[:, :, p], from_lower, axis=-1)
+                * (sounding[:, :, lower, None])
+            )
+            from_upper = (pitch_class[:, :, upper, None] - a) % PITCH_CLASSES
+            grad_chroma[:, :, lower] += (
+                np.take_along_axis(grad[:, :, p], from_upper, axis=-1)
+                * (sounding[:, :, upper, None])
+            )
         grad_x = np.zeros(self._shape, grad_out.dtype)
         octaves = self.n_pitches // PITCH_CLASSES
-        grad_x[..., : self.n_pitches].reshape(batch, steps, voices, octaves, PITCH_CLASSES)[...] = (
-            grad_chroma[:, :, :, None, :]
-        )
+        view = grad_x[..., : self.n_pitches].reshape(batch, steps, voices, octaves, PITCH_CLASSES)
+        view[...] = grad_chroma[:, :, :, None, :]
         return grad_x

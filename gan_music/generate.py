@@ -1,0 +1,169 @@
+"""Harmonising a melody: load a trained generator, run it over the piece, decode the notes.
+
+>>> import numpy as np
+>>> from gan_music.pianoroll import Score
+>>> melody = Score.from_notes(32, [(0, 0, 8, 72), (0, 8, 8, 71), (0, 16, 16, 72)], n_voices=1)
+>>> harmony = load_model().harmonise(melody, seed=0)
+>>> harmony.n_voices, harmony.n_steps, bool((harmony.pitch[:, 0] == melody.pitch[:, 0]).all())
+(4, 32, True)
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gan_music import nn
+from gan_music.checkpoint import Checkpoint, check_shapes, load_checkpoint
+from gan_music.decode import DecoderConfig, beam_search, slot_starts
+from gan_music.errors import CheckpointError, GanMusicError
+from gan_music.models import Generator, ModelConfig, generator_inputs
+from gan_music.pianoroll import LOWEST_PITCH, N_PITCHES, REST, STEPS_PER_BAR, Score
+
+SOPRANO_CENTRE = 69  #: MIDI A4, near the middle of the chorale sopranos (57-81)
+HIGHEST_PITCH = LOWEST_PITCH + N_PITCHES - 1
+
+
+class Harmoniser:
+    """A trained generator plus the decoder: writes alto, tenor and bass under a melody."""
+
+    def __init__(self, generator: Generator, decoder: DecoderConfig = DecoderConfig()) -> None:  # noqa: B008
+        self.generator = generator
+        self.config = generator.config
+        self.decoder = decoder
+
+    def __repr__(self) -> str:
+        params = self.generator.n_parameters()
+        return f"Harmoniser(generator of {params:,} parameters, {self.decoder})"
+
+    def harmonise(
+        self,
+        melody: Score,
+        *,
+        seed: int | None = None,
+        steps_per_bar: int = STEPS_PER_BAR,
+        first_downbeat: int = 0,
+    ) -> Score:
+        """A four-voice score: the melody unchanged as soprano, then alto, tenor and bass.
+
+        The melody (one voice, any length and register) is moved by whole octaves to where
+        the model's sopranos lie, and the accompaniment moved back by the same amount.
+        ``steps_per_bar`` and ``first_downbeat`` (the step of the first bar line) place the
+        beats; ``seed`` fixes the noise, so the same seed gives the same accompaniment.
+        """
+        if melody.n_voices != 1:
+            msg = f"the melody must have one voice, it has {melody.n_voices}: pass only the tune"
+            raise GanMusicError(msg)
+        if melody.n_steps == 0:
+            msg = "the melody is empty: give at least one note"
+            raise GanMusicError(msg)
+        if steps_per_bar <= 0:
+            msg = f"steps_per_bar must be positive, got {steps_per_bar}"
+            raise GanMusicError(msg)
+        rng = np.random.default_rng(seed)
+        pitch = melody.pitch[:, 0].astype(np.int64)
+        shift = octave_shift(pitch)
+        model_melody = fold_into_range(np.where(pitch == REST, REST, pitch + shift))
+        log_p = self.log_probabilities(
+            model_melody,
+            melody.onset[:, 0],
+            rng=rng,
+            steps_per_bar=steps_per_bar,
+            first_downbeat=first_downbeat,
+        )
+        starts = slot_starts(melody.n_steps, first_downbeat)
+        lower = beam_search(log_p, model_melody, starts, rng, self.decoder).astype(np.int64)
+        lower = np.where(lower == REST, REST, _fold_midi(lower - shift))
+        out_pitch = np.concatenate([melody.pitch, lower.astype(np.int16)], axis=1)
+        out_onset = np.concatenate([melody.onset, np.zeros_like(lower, dtype=bool)], axis=1)
+        return Score(out_pitch, out_onset)  # onsets of the lower voices follow pitch changes
+
+    def log_probabilities(
+        self,
+        melody: NDArray[np.integer],
+        onset: NDArray[np.bool_],
+        *,
+        rng: np.random.Generator,
+        steps_per_bar: int = STEPS_PER_BAR,
+        first_downbeat: int = 0,
+    ) -> NDArray[np.float32]:
+        """``(steps, 3, 49)`` log-probabilities for a melody already in the model's range."""
+        noise = rng.standard_normal((1, self.config.noise_dim), dtype=np.float32)
+        bar_offset = np.array([(-first_downbeat) % steps_per_bar])
+        x = generator_inputs(melody[None], onset[None], bar_offset, noise, steps_per_bar)
+        logits = self.generator(x)[0]
+        return nn.log_softmax(logits.astype(np.float32))
+
+
+def octave_shift(pitch: NDArray[np.integer]) -> int:
+    """Whole octaves (in semitones) that bring the melody's median pitch nearest the model's.
+
+    >>> octave_shift(np.array([40, 43, -1, 45]))
+    24
+    """
+    sounding = pitch[pitch != REST]
+    if not len(sounding):
+        return 0
+    return 12 * round((SOPRANO_CENTRE - float(np.median(sounding))) / 12)
+
+
+def fold_into_range(pitch: NDArray[np.integer]) -> NDArray[np.int64]:
+    """Move each pitch outside MIDI 36..83 by octaves until it fits (rests stay rests)."""
+    folded: NDArray[np.int64] = np.asarray(pitch, dtype=np.int64).copy()
+    low = (folded != REST) & (folded < LOWEST_PITCH)
+    folded[low] += 12 * -((folded[low] - LOWEST_PITCH) // 12)
+    high = folded > HIGHEST_PITCH
+    folded[high] -= 12 * -(-(folded[high] - HIGHEST_PITCH) // 12)
+    return folded
+
+
+def _fold_midi(pitch: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Keep pitches inside MIDI 0..127 by moving them by octaves."""
+    out: NDArray[np.int64] = pitch.copy()
+    out[out < 0] += 12 * -(out[out < 0] // 12)
+    out[out > 127] -= 12 * -(-(out[out > 127] - 127) // 12)
+    return out
+
+
+def load_model(path: str | os.PathLike[str] | None = None) -> Harmoniser:
+    """The harmoniser in ``path`` (a ``model.npz`` or a training checkpoint); default: the shipped one."""
+    if path is None:
+        return _shipped_model()
+    return _load(Path(path))
+
+
+@functools.cache
+def _shipped_model() -> Harmoniser:
+    resource = importlib.resources.files("gan_music") / "data" / "model.npz"
+    with importlib.resources.as_file(resource) as shipped:
+        return _load(shipped)
+
+
+def _load(path: Path) -> Harmoniser:
+    checkpoint = load_checkpoint(path)
+    prefix = "g/" if checkpoint.kind == "model" else "ema/"
+    return Harmoniser(generator_from(checkpoint, prefix))
+
+
+def generator_from(checkpoint: Checkpoint, prefix: str) -> Generator:
+    """Build the generator a checkpoint describes and fill it with the weights under ``prefix``."""
+    try:
+        config = ModelConfig.from_json(checkpoint.config)
+        generator = Generator(config, rng=np.random.default_rng(0))
+    except (ValueError, TypeError, KeyError) as error:
+        msg = f"{checkpoint.path}: unreadable model configuration ({error}): the file is damaged"
+        raise CheckpointError(msg) from None
+    expected = {prefix + name: p.shape for name, p in generator.named_parameters().items()}
+    check_shapes(checkpoint.path, checkpoint.arrays, expected)
+    weights: dict[str, NDArray[Any]] = {
+        name: checkpoint.arrays[prefix + name].astype(np.float32)
+        for name in generator.named_parameters()
+    }
+    generator.load_state_dict(weights)
+    return generator

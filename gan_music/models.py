@@ -1,0 +1,227 @@
+"""The two networks: a generator that writes alto, tenor and bass under a soprano, and a critic.
+
+Both are fully convolutional over time (channels last, ``(batch, steps, channels)``), so
+they run on a 2-bar training window and on a whole piece alike.
+
+**Generator.** Input per step: the soprano as a 49-class one-hot (48 pitches from MIDI 36,
+then rest), its onset flag, four bar-position flags (downbeat, beat, eighth, last beat of
+the bar) and a noise vector drawn once per piece and repeated at every step. A 1x1
+convolution lifts that to ``channels``; residual blocks of dilated size-3 convolutions
+(``x + leaky_relu(conv(x))``) widen the view to ``1 + 2 * sum(dilations)`` steps; a last
+1x1 convolution gives ``3 x 49`` logits per step, one distribution per lower voice. The
+soprano is never generated: it is an input only.
+
+**Discriminator.** Input: all four voices as one-hots ``(batch, steps, 4, 49)`` (generated
+voices are straight-through Gumbel samples), flattened to 196 channels and joined by the
+72 voice-pair interval features of :class:`~gan_music.nn.intervals.VoicePairIntervals`;
+three dilated size-3 convolutions with leaky ReLUs, the mean over time, one linear unit:
+a logit saying "real".
+
+>>> import numpy as np
+>>> config = ModelConfig()
+>>> gen = Generator(config, rng=np.random.default_rng(0))
+>>> soprano = np.full((2, 32), 69, np.int16)
+>>> onset = np.zeros((2, 32), bool); onset[:, 0] = True
+>>> x = generator_inputs(soprano, onset, np.zeros(2, int), np.zeros((2, config.noise_dim)))
+>>> gen(x).shape
+(2, 32, 3, 49)
+>>> disc = Discriminator(config, rng=np.random.default_rng(1))
+>>> disc(np.zeros((2, 32, 4, 49), np.float32)).shape
+(2,)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gan_music import nn
+from gan_music.nn.intervals import VoicePairIntervals
+from gan_music.nn.module import Array
+from gan_music.pianoroll import LOWEST_PITCH, N_PITCHES, REST, STEPS_PER_BAR
+
+N_CLASSES = N_PITCHES + 1  #: 48 pitches then rest
+REST_CLASS = N_PITCHES
+N_ACCOMPANIMENT = 3  #: alto, tenor, bass
+N_BAR_FEATURES = 4
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Sizes of both networks; stored as JSON in every checkpoint."""
+
+    noise_dim: int = 16
+    g_channels: int = 96
+    g_dilations: tuple[int, ...] = (1, 2, 4, 8, 1, 2, 4, 8)
+    d_channels: int = 96
+    d_dilations: tuple[int, ...] = (1, 2, 4)
+    slope: float = 0.2
+    window_steps: int = 32
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def generator_in_channels(self) -> int:
+        """Soprano one-hot + onset + bar flags + noise."""
+        return N_CLASSES + 1 + N_BAR_FEATURES + self.noise_dim
+
+    def to_json(self) -> str:
+        """The configuration as JSON text."""
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ModelConfig:
+        """Read :meth:`to_json`'s output; unknown keys are an error."""
+        values = json.loads(text)
+        for key in ("g_dilations", "d_dilations"):
+            values[key] = tuple(values[key])
+        return cls(**values)
+
+
+def to_classes(pitch: NDArray[np.integer]) -> NDArray[np.intp]:
+    """MIDI pitches (``REST`` = -1) to class indices 0..48; pitches must lie in MIDI 36..83."""
+    classes = pitch.astype(np.intp) - LOWEST_PITCH
+    outside = (pitch != REST) & ((classes < 0) | (classes >= N_PITCHES))
+    classes[pitch == REST] = REST_CLASS
+    if outside.any():
+        msg = f"pitches must lie in MIDI {LOWEST_PITCH}..{LOWEST_PITCH + N_PITCHES - 1} or be rests"
+        raise ValueError(msg)
+    return classes
+
+
+def from_classes(classes: NDArray[np.integer]) -> NDArray[np.int16]:
+    """Class indices back to MIDI pitches, with ``REST`` for the rest class."""
+    pitch = np.where(classes == REST_CLASS, REST, classes + LOWEST_PITCH)
+    return pitch.astype(np.int16)
+
+
+def one_hot(classes: NDArray[np.integer], dtype: Any = np.float32) -> Array:
+    """``(...)`` class indices to ``(..., 49)`` one-hots."""
+    out = np.zeros((*classes.shape, N_CLASSES), dtype)
+    np.put_along_axis(out, classes[..., None], 1.0, axis=-1)
+    return out
+
+
+def bar_features(
+    steps: int, bar_offset: NDArray[np.integer], steps_per_bar: int = STEPS_PER_BAR
+) -> Array:
+    """``(batch, steps, 4)`` flags: downbeat, beat, eighth, last beat of the bar.
+
+    ``bar_offset[i]`` is the position in the bar of window ``i``'s first step.
+    """
+    position = (np.arange(steps)[None, :] + np.asarray(bar_offset)[:, None]) % steps_per_bar
+    flags = [position == 0, position % 4 == 0, position % 2 == 0, position >= steps_per_bar - 4]
+    return np.stack(flags, axis=-1).astype(np.float32)
+
+
+def generator_inputs(
+    soprano: NDArray[np.integer],
+    onset: NDArray[np.bool_],
+    bar_offset: NDArray[np.integer],
+    noise: Array,
+    steps_per_bar: int = STEPS_PER_BAR,
+) -> Array:
+    """The generator's ``(batch, steps, channels)`` input from soprano pitches ``(batch, steps)``."""
+    batch, steps = soprano.shape
+    parts = [
+        one_hot(to_classes(soprano)),
+        onset[..., None].astype(np.float32),
+        bar_features(steps, bar_offset, steps_per_bar),
+        np.broadcast_to(noise[:, None, :], (batch, steps, noise.shape[1])).astype(np.float32),
+    ]
+    return np.concatenate(parts, axis=-1)
+
+
+class ResidualBlock(nn.Module):
+    """``x + leaky_relu(conv(x))`` with a dilated size-3 convolution."""
+
+    def __init__(
+        self, channels: int, dilation: int, slope: float, rng: np.random.Generator
+    ) -> None:
+        self.conv = nn.Conv1d(channels, channels, 3, dilation=dilation, rng=rng, gain=1.0)
+        self.act = nn.LeakyReLU(slope)
+
+    def forward(self, x: Array) -> Array:
+        out = self.act(self.conv(x))
+        out += x
+        return out
+
+    def backward(self, grad_out: Array) -> Array:
+        grad_x = self.conv.backward(self.act.backward(grad_out))
+        grad_x += grad_out
+        return grad_x
+
+
+class Generator(nn.Module):
+    """``(batch, steps, generator_in_channels) -> (batch, steps, 3, 49)`` logits."""
+
+    def __init__(self, config: ModelConfig, *, rng: np.random.Generator) -> None:
+        self.config = config
+        width = config.g_channels
+        self.lift = nn.Conv1d(config.generator_in_channels, width, 1, rng=rng, gain=1.0)
+        self.blocks = [ResidualBlock(width, d, config.slope, rng) for d in config.g_dilations]
+        self.act = nn.LeakyReLU(config.slope)
+        self.head = nn.Conv1d(width, N_ACCOMPANIMENT * N_CLASSES, 1, rng=rng, gain=0.5)
+
+    def forward(self, x: Array) -> Array:
+        h = self.lift(x)
+        for block in self.blocks:
+            h = block(h)
+        logits = self.head(self.act(h))
+        return logits.reshape(*logits.shape[:2], N_ACCOMPANIMENT, N_CLASSES)
+
+    def backward(self, grad_out: Array) -> Array:
+        grad = self.head.backward(grad_out.reshape(*grad_out.shape[:2], -1))
+        grad = self.act.backward(grad)
+        for block in reversed(self.blocks):
+            grad = block.backward(grad)
+        return self.lift.backward(grad)
+
+
+class Discriminator(nn.Module):
+    """``(batch, steps, 4, 49)`` voice one-hots -> ``(batch,)`` logits of being real Bach."""
+
+    def __init__(self, config: ModelConfig, *, rng: np.random.Generator) -> None:
+        self.config = config
+        width = config.d_channels
+        self.intervals = VoicePairIntervals(4, N_PITCHES)
+        in_channels = 4 * N_CLASSES + len(self.intervals.pairs) * 12
+        self.convs: list[nn.Conv1d] = []
+        self.acts: list[nn.LeakyReLU] = []
+        for index, dilation in enumerate(config.d_dilations):
+            c_in = in_channels if index == 0 else width
+            self.convs.append(nn.Conv1d(c_in, width, 3, dilation=dilation, rng=rng))
+            self.acts.append(nn.LeakyReLU(config.slope))
+        self.pool = nn.MeanOverTime()
+        self.out = nn.Linear(width, 1, rng=rng)
+
+    def forward(self, x: Array) -> Array:
+        batch, steps = x.shape[:2]
+        h = np.concatenate([x.reshape(batch, steps, -1), self.intervals(x)], axis=-1)
+        for conv, act in zip(self.convs, self.acts, strict=True):
+            h = act(conv(h))
+        logits = self.out(self.pool(h))
+        result: Array = logits[:, 0]
+        return result
+
+    def backward(self, grad_out: Array) -> Array:
+        grad = self._backward_to_first_layer(grad_out)
+        grad = self.convs[0].backward(grad)
+        batch, steps = grad.shape[:2]
+        direct = N_CLASSES * 4
+        grad_x: Array = grad[..., :direct].reshape(batch, steps, 4, N_CLASSES).copy()
+        grad_x += self.intervals.backward(grad[..., direct:])
+        return grad_x
+
+    def backward_parameters_only(self, grad_out: Array) -> None:
+        """The parameter gradients without the input gradient (the discriminator's own update)."""
+        self.convs[0].backward_parameters_only(self._backward_to_first_layer(grad_out))
+
+    def _backward_to_first_layer(self, grad_out: Array) -> Array:
+        grad = self.pool.backward(self.out.backward(grad_out[:, None]))
+        for index in reversed(range(1, len(self.convs))):
+            grad = self.convs[index].backward(self.acts[index].backward(grad))
+        return self.acts[0].backward(grad)

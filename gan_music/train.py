@@ -1,0 +1,391 @@
+"""Training: alternating discriminator and generator updates on two-bar chorale windows.
+
+Each step draws a batch of training windows (all twelve transpositions of the training
+chorales, a window every beat) and
+
+1. **discriminator update**: the generator writes alto, tenor and bass for the batch's
+   sopranos (straight-through Gumbel samples); the discriminator sees the real and the
+   generated four-voice windows in one batch and minimises
+   ``d_loss = BCE(D(real), 1) + BCE(D(fake), 0)``;
+2. **generator update**: with the discriminator frozen, the generator minimises
+   ``g_loss = adv_weight * g_adv + ce_weight * g_ce``, where ``g_adv = BCE(D(fake), 1)``
+   rewards fooling the discriminator and ``g_ce`` is the cross-entropy between its pitch
+   distributions and Bach's own alto, tenor and bass: how far the output deviates from the
+   real data. The same generated batch serves both updates.
+
+An exponential moving average of the generator's weights is what gets exported. Every
+step is logged to ``losses.csv``; a checkpoint (all weights, both optimisers, the average,
+the random generator's state and the loss history) is written every ``checkpoint_every``
+steps, on Ctrl-C, and at the end, always atomically. ``model.npz`` (averaged generator
+weights and config) is written when training finishes.
+
+>>> import tempfile
+>>> result = train(tempfile.mkdtemp(), steps=2, seed=1)
+>>> result.steps, result.model_path.name, result.losses_path.name
+(2, 'model.npz', 'losses.csv')
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gan_music import nn
+from gan_music._io import atomic_path
+from gan_music.checkpoint import Checkpoint, check_shapes, load_checkpoint, save_checkpoint
+from gan_music.errors import CheckpointError, GanMusicError
+from gan_music.models import (
+    Discriminator,
+    Generator,
+    ModelConfig,
+    generator_inputs,
+    one_hot,
+    to_classes,
+)
+
+CHECKPOINT_NAME = "checkpoint.npz"
+MODEL_NAME = "model.npz"
+LOSSES_NAME = "losses.csv"
+LOSS_COLUMNS = ("step", "g_loss", "d_loss", "g_adv", "g_ce", "d_real", "d_fake", "elapsed_s")
+DEFAULT_SEED = 0  #: the seed the shipped model was trained with
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The training schedule; the defaults train the shipped model."""
+
+    steps: int = 3000
+    batch_size: int = 64
+    lr_g: float = 1e-3
+    lr_d: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.9)
+    ce_weight: float = 1.0
+    adv_weight: float = 0.1
+    gumbel_tau: float = 1.0
+    ema_decay: float = 0.999
+    window_hop: int = 4
+    checkpoint_every: int = 250
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+    def to_json(self) -> str:
+        """The schedule as JSON text (the model config is stored separately)."""
+        values = asdict(self)
+        del values["model"]
+        return json.dumps(values, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str, model: ModelConfig) -> TrainConfig:
+        """Read :meth:`to_json`'s output."""
+        values = json.loads(text)
+        values["betas"] = tuple(values["betas"])
+        return cls(model=model, **values)
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """What a progress display needs after each step."""
+
+    step: int
+    total_steps: int
+    g_loss: float
+    d_loss: float
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Where the run's outputs are and how long it took."""
+
+    steps: int
+    model_path: Path
+    losses_path: Path
+    checkpoint_path: Path
+    elapsed_s: float
+    g_loss: float
+    d_loss: float
+
+
+class TrainingData:
+    """Soprano inputs and alto/tenor/bass targets of every training window, ready to batch.
+
+    Kept compact (int16 pitches, int8 classes: about 20 MB for the default windows); one-hots
+    are made per batch. Built once per process for each window length and hop.
+    """
+
+    def __init__(self, window_steps: int, hop: int) -> None:
+        from gan_music.dataset import load_chorales, make_windows, split_chorales
+
+        train_split = split_chorales(load_chorales())["train"]
+        windows = make_windows(
+            train_split, length=window_steps, hop=hop, transpose=True, align_to_bars=True
+        )
+        self.soprano = np.ascontiguousarray(windows.pitch[:, :, 0])
+        self.onset = np.ascontiguousarray(windows.onset[:, :, 0])
+        self.bar_offset = np.asarray(windows.bar_offset)
+        self.targets = to_classes(windows.pitch[:, :, 1:]).astype(np.int8)
+
+    def __len__(self) -> int:
+        return len(self.soprano)
+
+    @staticmethod
+    @functools.cache
+    def cached(window_steps: int, hop: int) -> TrainingData:
+        """The windows for this length and hop, built on first use."""
+        return TrainingData(window_steps, hop)
+
+
+class Trainer:
+    """The networks, optimisers, average and random state of one run, and one training step."""
+
+    def __init__(self, config: TrainConfig, seed: int) -> None:
+        self.config = config
+        init_seed, run_seed = np.random.SeedSequence(seed).spawn(2)
+        init_rng = np.random.default_rng(init_seed)
+        self.generator = Generator(config.model, rng=init_rng)
+        self.discriminator = Discriminator(config.model, rng=init_rng)
+        self.opt_g = nn.Adam(self.generator.parameters(), lr=config.lr_g, betas=config.betas)
+        self.opt_d = nn.Adam(self.discriminator.parameters(), lr=config.lr_d, betas=config.betas)
+        self.ema = nn.ExponentialMovingAverage(self.generator, decay=config.ema_decay)
+        self.gumbel = nn.StraightThroughGumbel(config.gumbel_tau)
+        self.rng = np.random.default_rng(run_seed)
+        self.step = 0
+        self.history: list[tuple[float, ...]] = []
+
+    def train_step(self, data: TrainingData) -> tuple[float, ...]:
+        """One discriminator and one generator update; returns the step's loss components."""
+        cfg, rng = self.config, self.rng
+        batch = rng.integers(0, len(data), cfg.batch_size)
+        noise = rng.standard_normal((cfg.batch_size, cfg.model.noise_dim), dtype=np.float32)
+        x = generator_inputs(data.soprano[batch], data.onset[batch], data.bar_offset[batch], noise)
+        logits = self.generator(x)
+        perturbed = logits + nn.gumbel_noise(rng, logits.shape, logits.dtype)
+        soprano = one_hot(to_classes(data.soprano[batch]))[:, :, None]
+        targets = data.targets[batch].astype(np.intp)
+        fake = np.concatenate([soprano, self.gumbel(perturbed)], axis=2)
+        real = np.concatenate([soprano, one_hot(targets)], axis=2)
+
+        scores = self.discriminator(np.concatenate([real, fake]))
+        d_real, grad_real = nn.binary_cross_entropy_with_logits(scores[: cfg.batch_size], 1.0)
+        d_fake, grad_fake = nn.binary_cross_entropy_with_logits(scores[cfg.batch_size :], 0.0)
+        self.discriminator.backward_parameters_only(np.concatenate([grad_real, grad_fake]))
+        self.opt_d.step()
+
+        with nn.frozen(self.discriminator):
+            g_adv, grad_adv = nn.binary_cross_entropy_with_logits(self.discriminator(fake), 1.0)
+            grad_fake_voices = self.discriminator.backward(grad_adv * cfg.adv_weight)[:, :, 1:]
+        grad_logits = self.gumbel.backward(grad_fake_voices)
+        g_ce, grad_ce = nn.softmax_cross_entropy(logits, targets)
+        grad_logits += cfg.ce_weight * grad_ce
+        self.generator.backward(grad_logits)
+        self.opt_g.step()
+        self.ema.update()
+        self.step += 1
+        g_loss = cfg.adv_weight * g_adv + cfg.ce_weight * g_ce
+        return (g_loss, d_real + d_fake, g_adv, g_ce, d_real, d_fake)
+
+    def state_arrays(self) -> dict[str, NDArray[Any]]:
+        """Everything needed to continue the run exactly, as named arrays."""
+        arrays: dict[str, NDArray[Any]] = {
+            "train_config": np.array(self.config.to_json()),
+            "step": np.array(self.step, dtype=np.int64),
+            "rng_state": np.array(json.dumps(self.rng.bit_generator.state)),
+            "history": np.array(self.history, dtype=np.float64).reshape(-1, len(LOSS_COLUMNS)),
+        }
+        for prefix, state in (
+            ("g", self.generator.state_dict()),
+            ("d", self.discriminator.state_dict()),
+            ("ema", self.ema.shadow),
+            ("opt_g", self.opt_g.state_dict()),
+            ("opt_d", self.opt_d.state_dict()),
+        ):
+            arrays.update({f"{prefix}/{name}": value for name, value in state.items()})
+        return arrays
+
+    def load_state(self, checkpoint: Checkpoint) -> None:
+        """Restore :meth:`state_arrays` from a training checkpoint, checking every shape."""
+        arrays, where = checkpoint.arrays, checkpoint.path
+        checkpoint.require(["train_config", "step", "rng_state", "history"])
+        expected: dict[str, tuple[int, ...]] = {}
+        for prefix, module in (
+            ("g", self.generator),
+            ("d", self.discriminator),
+            ("ema", self.generator),
+        ):
+            expected.update(
+                {f"{prefix}/{n}": p.shape for n, p in module.named_parameters().items()}
+            )
+        for prefix, opt in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
+            expected.update({f"{prefix}/{n}": v.shape for n, v in opt.state_dict().items()})
+        check_shapes(where, arrays, expected)
+        history = arrays["history"]
+        if history.ndim != 2 or history.shape[1] != len(LOSS_COLUMNS):
+            msg = f"{where}: the loss history has shape {history.shape}: the checkpoint is damaged"
+            raise CheckpointError(msg)
+        self.generator.load_state_dict(_strip(arrays, "g/"))
+        self.discriminator.load_state_dict(_strip(arrays, "d/"))
+        self.ema.shadow = {name: value.copy() for name, value in _strip(arrays, "ema/").items()}
+        self.opt_g.load_state_dict(_strip(arrays, "opt_g/"))
+        self.opt_d.load_state_dict(_strip(arrays, "opt_d/"))
+        try:
+            self.rng.bit_generator.state = json.loads(str(arrays["rng_state"]))
+        except (ValueError, TypeError, KeyError) as error:
+            msg = f"{where}: the random generator state is unreadable ({error}): the checkpoint is damaged"
+            raise CheckpointError(msg) from None
+        self.step = int(arrays["step"])
+        self.ema.updates = self.step  # one average update per step
+        self.history = [tuple(row) for row in history.tolist()]
+        if len(self.history) != self.step:
+            msg = f"{where}: {len(self.history)} logged steps for step {self.step}: the checkpoint is damaged"
+            raise CheckpointError(msg)
+
+
+def _strip(arrays: dict[str, NDArray[Any]], prefix: str) -> dict[str, NDArray[Any]]:
+    return {name[len(prefix) :]: value for name, value in arrays.items() if name.startswith(prefix)}
+
+
+def write_losses(path: Path, history: list[tuple[float, ...]]) -> None:
+    """Write the loss history as CSV, atomically (one row per step)."""
+    lines = [",".join(LOSS_COLUMNS)]
+    for row in history:
+        step, *values, elapsed = row
+        lines.append(",".join([str(int(step)), *(f"{v:.6f}" for v in values), f"{elapsed:.3f}"]))
+    with atomic_path(path) as tmp:
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def export_model(
+    path: Path, config: ModelConfig, generator_weights: dict[str, NDArray[Any]]
+) -> None:
+    """Write a model file: the (averaged) generator weights and the model config only."""
+    arrays = {f"g/{name}": value.astype(np.float32) for name, value in generator_weights.items()}
+    save_checkpoint(path, kind="model", config=config.to_json(), arrays=arrays)
+
+
+def save_training_checkpoint(run_dir: Path, trainer: Trainer) -> None:
+    """Write the checkpoint, then the CSV that matches it."""
+    save_checkpoint(
+        run_dir / CHECKPOINT_NAME,
+        kind="training",
+        config=trainer.config.model.to_json(),
+        arrays=trainer.state_arrays(),
+    )
+    write_losses(run_dir / LOSSES_NAME, trainer.history)
+
+
+def _resume(run_dir: Path) -> Trainer:
+    path = run_dir / CHECKPOINT_NAME
+    if not path.exists():
+        msg = f"nothing to resume: {path} does not exist; start without --resume"
+        raise GanMusicError(msg)
+    checkpoint = load_checkpoint(path, kinds=("training",))
+    checkpoint.require(["train_config"])
+    try:
+        model = ModelConfig.from_json(checkpoint.config)
+        config = TrainConfig.from_json(str(checkpoint.arrays["train_config"]), model)
+    except (ValueError, TypeError, KeyError) as error:
+        msg = f"{path}: unreadable configuration ({error}): the checkpoint is damaged"
+        raise CheckpointError(msg) from None
+    trainer = Trainer(config, seed=0)
+    trainer.load_state(checkpoint)
+    return trainer
+
+
+class _DeferredInterrupt:
+    """Turn Ctrl-C into a flag checked between steps, so a checkpoint never holds half a step."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self, _signum: int, _frame: object) -> None:
+        if self.requested:  # a second Ctrl-C: stop at once
+            raise KeyboardInterrupt
+        self.requested = True
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        """Handle SIGINT in the block (only possible in the main thread)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGINT, self)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+def train(
+    out_dir: str | os.PathLike[str],
+    *,
+    steps: int | None = None,
+    seed: int = DEFAULT_SEED,
+    resume: bool = False,
+    on_step: Callable[[StepInfo], None] | None = None,
+    config: TrainConfig | None = None,
+) -> TrainResult:
+    """Train (or with ``resume`` continue) a run in ``out_dir``; returns where the outputs are.
+
+    ``steps`` is the total number of steps (default: the schedule's, 3,000). The same seed
+    gives the same losses bit for bit on the same machine, and a resumed run continues
+    exactly as if it had never stopped (``seed`` and ``config`` are then read from the
+    checkpoint). On Ctrl-C the run finishes its step, writes a checkpoint and the CSV,
+    and raises :class:`KeyboardInterrupt`.
+    """
+    run_dir = Path(out_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if resume:
+        trainer = _resume(run_dir)
+        total = steps if steps is not None else trainer.config.steps
+    else:
+        schedule = config if config is not None else TrainConfig()
+        if steps is not None:
+            schedule = replace(schedule, steps=steps)
+        trainer = Trainer(schedule, seed)
+        total = schedule.steps
+    if total <= 0:
+        msg = f"steps must be a positive number, got {total}"
+        raise GanMusicError(msg)
+    data = TrainingData.cached(trainer.config.model.window_steps, trainer.config.window_hop)
+    elapsed_before = trainer.history[-1][-1] if trainer.history else 0.0
+    started = time.perf_counter()
+    interrupt = _DeferredInterrupt()
+    with interrupt.installed():
+        try:
+            while trainer.step < total:
+                losses = trainer.train_step(data)
+                elapsed = elapsed_before + time.perf_counter() - started
+                trainer.history.append((float(trainer.step), *losses, elapsed))
+                if trainer.step % trainer.config.checkpoint_every == 0:
+                    save_training_checkpoint(run_dir, trainer)
+                if on_step is not None:
+                    on_step(StepInfo(trainer.step, total, losses[0], losses[1], elapsed))
+                if interrupt.requested:
+                    raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            if len(trainer.history) == trainer.step:  # between steps: the state is whole
+                save_training_checkpoint(run_dir, trainer)
+            raise
+    save_training_checkpoint(run_dir, trainer)
+    export_model(run_dir / MODEL_NAME, trainer.config.model, trainer.ema.shadow)
+    last = trainer.history[-1] if trainer.history else (0.0,) * len(LOSS_COLUMNS)
+    return TrainResult(
+        steps=trainer.step,
+        model_path=run_dir / MODEL_NAME,
+        losses_path=run_dir / LOSSES_NAME,
+        checkpoint_path=run_dir / CHECKPOINT_NAME,
+        elapsed_s=float(last[-1]),
+        g_loss=float(last[1]),
+        d_loss=float(last[2]),
+    )

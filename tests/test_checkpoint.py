@@ -1,0 +1,150 @@
+"""Checkpoint files: round trips, and a clear CheckpointError for every kind of bad file."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gan_music.checkpoint import FORMAT_VERSION, load_checkpoint, save_checkpoint
+from gan_music.errors import CheckpointError
+from gan_music.generate import load_model
+from gan_music.models import Generator, ModelConfig
+from gan_music.train import export_model
+
+SMALL = ModelConfig(noise_dim=2, g_channels=4, g_dilations=(1,), d_channels=4, d_dilations=(1,))
+
+
+class CreatesMarker:
+    """Unpickling this object creates a file: the proof that a loader executed it."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.mkdir, (str(self.marker),))
+
+
+def small_model_file(path: Path) -> Path:
+    generator = Generator(SMALL, rng=np.random.default_rng(0))
+    export_model(path, SMALL, generator.state_dict())
+    return path
+
+
+def test_round_trip_keeps_arrays_and_metadata(tmp_path: Path) -> None:
+    arrays = {"a/b": np.arange(6, dtype=np.float32).reshape(2, 3), "step": np.array(7)}
+    save_checkpoint(tmp_path / "c.npz", kind="training", config="{}", arrays=arrays)
+    loaded = load_checkpoint(tmp_path / "c.npz")
+    assert (loaded.kind, loaded.config) == ("training", "{}")
+    np.testing.assert_array_equal(loaded.arrays["a/b"], arrays["a/b"])
+    assert loaded.arrays["a/b"].dtype == np.float32
+
+
+def test_a_model_file_and_a_training_checkpoint_both_load(tmp_path: Path) -> None:
+    harmoniser = load_model(small_model_file(tmp_path / "model.npz"))
+    assert harmoniser.config == SMALL
+    generator = Generator(SMALL, rng=np.random.default_rng(1))
+    arrays = {f"ema/{n}": v for n, v in generator.state_dict().items()}
+    save_checkpoint(tmp_path / "train.npz", kind="training", config=SMALL.to_json(), arrays=arrays)
+    loaded = load_model(tmp_path / "train.npz")
+    np.testing.assert_array_equal(loaded.generator.lift.weight.data, generator.lift.weight.data)
+
+
+def test_missing_file_and_folder(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "nope.npz")
+    with pytest.raises(CheckpointError, match="is a folder"):
+        load_checkpoint(tmp_path)
+
+
+def test_a_file_that_is_not_an_npz(tmp_path: Path) -> None:
+    path = tmp_path / "notes.npz"
+    path.write_text("just some text\n")
+    with pytest.raises(CheckpointError, match=r"not a checkpoint \(\.npz\) file"):
+        load_checkpoint(path)
+
+
+def test_a_truncated_file(tmp_path: Path) -> None:
+    path = small_model_file(tmp_path / "model.npz")
+    data = path.read_bytes()
+    for cut in (len(data) // 2, len(data) - 30):
+        path.write_bytes(data[:cut])
+        with pytest.raises(CheckpointError, match=r"truncated|damaged"):
+            load_model(path)
+
+
+def test_a_pickled_object_inside_is_refused_and_never_run(tmp_path: Path) -> None:
+    marker = tmp_path / "executed"
+    payload = np.array([CreatesMarker(marker)], dtype=object)
+    path = tmp_path / "evil.npz"
+    entries = {"format_version": np.array(FORMAT_VERSION), "kind": np.array("model")}
+    entries |= {"config": np.array("{}"), "g/w": payload}
+    np.savez(path, **entries)  # type: ignore[arg-type]
+    with pytest.raises(CheckpointError, match="pickled Python object; refusing"):
+        load_model(path)
+    assert not marker.exists()
+    # the payload is live: a loader that allowed pickles would have run it
+    with np.load(path, allow_pickle=True) as archive:
+        archive["g/w"]
+    assert marker.exists()
+
+
+def test_a_bare_pickle_is_refused_and_never_run(tmp_path: Path) -> None:
+    marker = tmp_path / "executed"
+    path = tmp_path / "model.npz"
+    path.write_bytes(pickle.dumps(CreatesMarker(marker)))
+    with pytest.raises(CheckpointError, match="not a checkpoint"):
+        load_model(path)
+    assert not marker.exists()
+
+
+def test_wrong_format_version(tmp_path: Path) -> None:
+    path = tmp_path / "old.npz"
+    np.savez(
+        path,
+        format_version=np.array(FORMAT_VERSION + 1),
+        kind=np.array("model"),
+        config=np.array("{}"),
+    )
+    with pytest.raises(CheckpointError, match=f"checkpoint format {FORMAT_VERSION + 1}"):
+        load_checkpoint(path)
+
+
+def test_missing_metadata_and_missing_weights(tmp_path: Path) -> None:
+    path = tmp_path / "bare.npz"
+    np.savez(path, weights=np.zeros(3))
+    with pytest.raises(CheckpointError, match="not a gan-music checkpoint"):
+        load_checkpoint(path)
+    save_checkpoint(tmp_path / "empty.npz", kind="model", config=SMALL.to_json(), arrays={})
+    with pytest.raises(CheckpointError, match=r"missing g/lift\.weight"):
+        load_model(tmp_path / "empty.npz")
+
+
+def test_wrong_shapes_name_the_array(tmp_path: Path) -> None:
+    generator = Generator(SMALL, rng=np.random.default_rng(0))
+    arrays = {f"g/{n}": v for n, v in generator.state_dict().items()}
+    arrays["g/head.bias"] = np.zeros(5, np.float32)
+    save_checkpoint(tmp_path / "bad.npz", kind="model", config=SMALL.to_json(), arrays=arrays)
+    with pytest.raises(CheckpointError, match=r"g/head\.bias has shape \(5,\)"):
+        load_model(tmp_path / "bad.npz")
+
+
+def test_unreadable_config_and_wrong_kind(tmp_path: Path) -> None:
+    save_checkpoint(tmp_path / "c.npz", kind="model", config="{not json", arrays={})
+    with pytest.raises(CheckpointError, match="unreadable model configuration"):
+        load_model(tmp_path / "c.npz")
+    save_checkpoint(tmp_path / "k.npz", kind="picture", config="{}", arrays={})
+    with pytest.raises(CheckpointError, match="'picture' checkpoint"):
+        load_model(tmp_path / "k.npz")
+
+
+def test_failed_write_leaves_the_old_file(tmp_path: Path) -> None:
+    path = small_model_file(tmp_path / "model.npz")
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="reserved"):
+        save_checkpoint(path, kind="model", config="{}", arrays={"kind": np.zeros(1)})
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]

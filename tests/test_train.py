@@ -1,0 +1,108 @@
+"""Training runs: outputs, reproducibility, exact resume and Ctrl-C."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gan_music.checkpoint import load_checkpoint
+from gan_music.errors import GanMusicError
+from gan_music.models import ModelConfig
+from gan_music.train import LOSS_COLUMNS, StepInfo, TrainConfig, train
+
+TINY = TrainConfig(
+    batch_size=8,
+    checkpoint_every=5,
+    model=ModelConfig(
+        noise_dim=4, g_channels=8, g_dilations=(1, 2), d_channels=8, d_dilations=(1,)
+    ),
+)
+
+
+def read_losses(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def loss_columns(rows: list[dict[str, str]]) -> list[list[str]]:
+    """Every column but the elapsed time, which differs between runs."""
+    return [[row[c] for c in LOSS_COLUMNS if c != "elapsed_s"] for row in rows]
+
+
+def test_a_short_default_run_writes_every_output(tmp_path: Path) -> None:
+    seen: list[StepInfo] = []
+    result = train(tmp_path, steps=20, seed=3, on_step=seen.append)
+    assert result.steps == 20
+    assert [info.step for info in seen] == list(range(1, 21))
+    assert all(info.total_steps == 20 and np.isfinite(info.g_loss) for info in seen)
+    rows = read_losses(result.losses_path)
+    assert list(rows[0]) == list(LOSS_COLUMNS)
+    assert [int(row["step"]) for row in rows] == list(range(1, 21))
+    elapsed = [float(row["elapsed_s"]) for row in rows]
+    assert elapsed == sorted(elapsed)
+    assert float(rows[-1]["g_ce"]) < float(rows[0]["g_ce"])  # it learns
+    model = load_checkpoint(result.model_path)
+    assert model.kind == "model"
+    assert all(name.startswith("g/") for name in model.arrays)
+    assert load_checkpoint(result.checkpoint_path).kind == "training"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "checkpoint.npz",
+        "losses.csv",
+        "model.npz",
+    ]
+
+
+def test_same_seed_same_losses_other_seed_other_losses(tmp_path: Path) -> None:
+    runs = [
+        train(tmp_path / name, steps=6, seed=seed, config=TINY)
+        for name, seed in [("a", 1), ("b", 1), ("c", 2)]
+    ]
+    a, b, c = (loss_columns(read_losses(r.losses_path)) for r in runs)
+    assert a == b
+    assert a != c
+
+
+def test_resume_continues_with_identical_history(tmp_path: Path) -> None:
+    straight = train(tmp_path / "straight", steps=12, seed=5, config=TINY)
+    train(tmp_path / "split", steps=7, seed=5, config=TINY)
+    resumed = train(tmp_path / "split", steps=12, resume=True)
+    assert loss_columns(read_losses(resumed.losses_path)) == loss_columns(
+        read_losses(straight.losses_path)
+    )
+    first = load_checkpoint(straight.model_path).arrays
+    second = load_checkpoint(resumed.model_path).arrays
+    assert all(np.array_equal(first[name], second[name]) for name in first)
+
+
+def test_resume_truncates_the_log_to_the_checkpoint(tmp_path: Path) -> None:
+    """Steps logged after the last checkpoint are dropped on resume and done again, identically."""
+
+    def stop_at_8(info: StepInfo) -> None:
+        if info.step == 8:
+            raise KeyboardInterrupt
+
+    reference = train(tmp_path / "ref", steps=10, seed=4, config=TINY)
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "run", steps=10, seed=4, config=TINY, on_step=stop_at_8)
+    # Ctrl-C saved a checkpoint at step 8 and the CSV with it
+    assert int(load_checkpoint(tmp_path / "run" / "checkpoint.npz").arrays["step"]) == 8
+    assert len(read_losses(tmp_path / "run" / "losses.csv")) == 8
+    assert not (tmp_path / "run" / "model.npz").exists()
+    resumed = train(tmp_path / "run", resume=True)
+    assert resumed.steps == 10
+    assert loss_columns(read_losses(resumed.losses_path)) == loss_columns(
+        read_losses(reference.losses_path)
+    )
+
+
+def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(GanMusicError, match="nothing to resume"):
+        train(tmp_path, steps=3, resume=True)
+
+
+def test_non_positive_steps_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(GanMusicError, match="positive"):
+        train(tmp_path, steps=0, config=TINY)
