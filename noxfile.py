@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 # /// script
 # dependencies = ["nox>=2025.5.1"]
 # ///
@@ -151,7 +152,7 @@ def workflows(session: nox.Session) -> None:
     session.install(*group("workflows"))
     github = ROOT / ".github"
     files = sorted(str(p) for p in (github / "workflows").glob("*.yml"))
-    session.run("zizmor", "--offline", "--persona", "regular", str(github))
+    session.run("zizmor", "--offline", "--persona", "pedantic", str(github))
     session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *files)
     session.run(
         "check-jsonschema", "--builtin-schema", "vendor.dependabot", str(github / "dependabot.yml")
@@ -217,3 +218,8 @@ def rename(session: nox.Session) -> None:
     if not session.posargs:
         session.error("give the new distribution name: nox -s rename -- my-package")
     session.run(sys.executable, str(ROOT / "scripts" / "rename.py"), *session.posargs)
+
+
+if __name__ == "__main__":
+    # `python noxfile.py -s tests` works too: nox reads this file's PEP 723 header.
+    nox.main()
