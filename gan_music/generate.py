@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gan_music import nn
+from gan_music.baselines import check_melody
 from gan_music.checkpoint import Checkpoint, check_shapes, load_checkpoint
 from gan_music.decode import DecoderConfig, beam_search, slot_starts
 from gan_music.errors import CheckpointError, GanMusicError
@@ -57,12 +58,7 @@ class Harmoniser:
         ``steps_per_bar`` and ``first_downbeat`` (the step of the first bar line) place the
         beats; ``seed`` fixes the noise, so the same seed gives the same accompaniment.
         """
-        if melody.n_voices != 1:
-            msg = f"the melody must have one voice, it has {melody.n_voices}: pass only the tune"
-            raise GanMusicError(msg)
-        if melody.n_steps == 0:
-            msg = "the melody is empty: give at least one note"
-            raise GanMusicError(msg)
+        check_melody(melody)
         if steps_per_bar <= 0:
             msg = f"steps_per_bar must be positive, got {steps_per_bar}"
             raise GanMusicError(msg)

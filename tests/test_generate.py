@@ -1,0 +1,153 @@
+"""Harmonising melodies: the melody kept exactly, any length and register, seeds, and the decoder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gan_music import metrics
+from gan_music.dataset import load_chorales, split_chorales
+from gan_music.decode import DecoderConfig, beam_search, slot_starts
+from gan_music.errors import GanMusicError
+from gan_music.generate import Harmoniser, fold_into_range, load_model, octave_shift
+from gan_music.pianoroll import REST, Score
+
+
+def split_melody(n_steps: int = 64) -> Score:
+    chorale = split_chorales(load_chorales())["test"][0]
+    start = chorale.first_downbeat
+    return Score(
+        chorale.score.pitch[start : start + n_steps, :1],
+        chorale.score.onset[start : start + n_steps, :1],
+    )
+
+
+def soprano_of(harmony: Score) -> Score:
+    return Score(harmony.pitch[:, :1], harmony.onset[:, :1])
+
+
+def test_shipped_model_harmonises_a_split_melody() -> None:
+    melody = split_melody()
+    model = load_model()
+    assert load_model() is model  # cached
+    first = model.harmonise(melody, seed=1)
+    assert first.n_voices == 4
+    assert first.n_steps == melody.n_steps
+    assert soprano_of(first) == melody
+    assert (first.pitch[:, 1:] != REST).all()
+    assert model.harmonise(melody, seed=1) == first
+    second = model.harmonise(melody, seed=2)
+    assert not np.array_equal(first.pitch[:, 1:], second.pitch[:, 1:])
+    lengths, _ = metrics.note_lengths(first.pitch[None, :, 1:], first.onset[None, :, 1:])
+    assert lengths.min() >= 2  # eighth-note slots: no flicker
+
+
+@pytest.mark.parametrize("n_steps", [1, 3, 31, 257])
+def test_any_length(n_steps: int) -> None:
+    melody = Score(np.full((n_steps, 1), 67, np.int16), np.eye(n_steps, 1, dtype=bool))
+    harmony = load_model().harmonise(melody, seed=0, first_downbeat=1)
+    assert harmony.n_steps == n_steps
+    assert soprano_of(harmony) == melody
+
+
+@pytest.mark.parametrize("octaves", [-3, -1, 2])
+def test_any_register_is_moved_by_octaves_and_back(octaves: int) -> None:
+    melody = split_melody(32)
+    moved = melody.transpose(12 * octaves)
+    harmony = load_model().harmonise(moved, seed=3)
+    assert soprano_of(harmony) == moved
+    same = load_model().harmonise(melody, seed=3)
+    np.testing.assert_array_equal(harmony.pitch[:, 1:], same.pitch[:, 1:] + 12 * octaves)
+
+
+def test_extreme_pitches_stay_valid_midi() -> None:
+    pitch = np.array([[0], [0], [127], [127], [60], [60]], np.int16)
+    melody = Score(pitch, np.ones_like(pitch, dtype=bool))
+    harmony = load_model().harmonise(melody, seed=0)
+    assert soprano_of(harmony) == melody
+    assert harmony.pitch.min() >= 0
+    assert harmony.pitch.max() <= 127
+
+
+def test_rests_in_the_melody() -> None:
+    silent = Score(np.full((8, 1), REST, np.int16), np.zeros((8, 1), bool))
+    assert (load_model().harmonise(silent, seed=0).pitch == REST).all()
+    pitch = np.array([72] * 8 + [REST] * 4 + [71] * 4, np.int16)[:, None]
+    harmony = load_model().harmonise(Score(pitch, np.zeros_like(pitch, dtype=bool)), seed=0)
+    assert (harmony.pitch[8:12, 1:] == REST).all()
+    assert (harmony.pitch[:8, 1:] != REST).all()
+
+
+def test_three_four_with_a_pickup() -> None:
+    melody = split_melody(52)
+    harmony = load_model().harmonise(melody, seed=0, steps_per_bar=12, first_downbeat=4)
+    assert soprano_of(harmony) == melody
+
+
+def test_bad_melodies_are_refused() -> None:
+    model = load_model()
+    with pytest.raises(GanMusicError, match="one voice"):
+        model.harmonise(Score(np.full((4, 2), 60, np.int16), np.zeros((4, 2), bool)))
+    with pytest.raises(GanMusicError, match="empty"):
+        model.harmonise(Score(np.zeros((0, 1), np.int16), np.zeros((0, 1), bool)))
+
+
+def test_octave_shift_and_folding() -> None:
+    assert octave_shift(np.array([69, 71])) == 0
+    assert octave_shift(np.array([45, 47, REST])) == 24
+    assert octave_shift(np.array([REST])) == 0
+    assert fold_into_range(np.array([30, 36, 83, 90, REST])).tolist() == [42, 36, 83, 78, REST]
+
+
+def test_slot_grid_follows_the_bar() -> None:
+    assert slot_starts(8).tolist() == [0, 2, 4, 6]
+    assert slot_starts(6, first_downbeat=3).tolist() == [0, 1, 3, 5]
+
+
+def uniform_log_p(n_steps: int) -> np.ndarray:
+    log_p: np.ndarray = np.log(np.full((n_steps, 3, 49), 1 / 49))
+    return log_p
+
+
+def test_decoder_avoids_parallels_the_model_prefers() -> None:
+    """Per-voice argmax gives parallel octaves between soprano and bass; the search does not."""
+    melody = np.array([72, 72, 74, 74])  # C5 then D5
+    log_p = uniform_log_p(4)
+    log_p[:, 0, 31] = log_p[:, 1, 19] = -0.5  # alto G4 and tenor G3 throughout
+    log_p[:2, 2, 12] = log_p[2:, 2, 14] = -0.1  # bass C3 then D3: octaves with the melody
+    log_p[2:, 2, 7] = -0.3  # second choice: G2
+    plain = DecoderConfig(temperature=0.0, parallel_penalty=0.0)
+    careful = DecoderConfig(temperature=0.0)
+    starts = np.array([0, 2])
+    rng = np.random.default_rng(0)
+    naive = beam_search(log_p, melody, starts, rng, plain)
+    assert naive[:, 2].tolist() == [48, 48, 50, 50]
+    assert metrics.parallel_rate(np.column_stack([melody, naive])[None]) > 0
+    chosen = beam_search(log_p, melody, starts, rng, careful)
+    assert chosen[:, 2].tolist() == [48, 48, 43, 43]
+    assert metrics.parallel_rate(np.column_stack([melody, chosen])[None]) == 0
+
+
+def test_decoder_avoids_crossing_the_melody() -> None:
+    melody = np.array([60, 60])
+    log_p = uniform_log_p(2)
+    log_p[:, 0, 28] = -0.1  # alto E4 would sit above the C4 melody
+    log_p[:, 0, 19] = -0.5  # G3 is the next best
+    out = beam_search(
+        log_p, melody, np.array([0]), np.random.default_rng(0), DecoderConfig(temperature=0.0)
+    )
+    assert out[0, 0] == 55
+
+
+def test_temperature_gives_different_but_reproducible_choices() -> None:
+    log_p = uniform_log_p(16)
+    melody = np.full(16, 72)
+    starts = slot_starts(16)
+    runs = [beam_search(log_p, melody, starts, np.random.default_rng(s)) for s in (0, 0, 1)]
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert not np.array_equal(runs[0], runs[2])
+
+
+def test_harmoniser_repr_names_the_size() -> None:
+    assert "parameters" in repr(load_model())
+    assert isinstance(load_model(), Harmoniser)
