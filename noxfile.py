@@ -17,7 +17,6 @@ from __future__ import annotations
 import filecmp
 import re
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -209,15 +208,19 @@ def publish(session: nox.Session) -> None:
     )
 
 
-@nox.session(default=False, venv_backend="none")
+@nox.session(default=False)
 def rename(session: nox.Session) -> None:
     """Adopt the template: ``nox -s rename -- my-package`` renames the distribution and packages.
 
+    Then ruff re-formats the lines that longer names pushed past the line length.
     See docs/adopting-the-template.md for the naming scheme and options.
     """
     if not session.posargs:
         session.error("give the new distribution name: nox -s rename -- my-package")
-    session.run(sys.executable, str(ROOT / "scripts" / "rename.py"), *session.posargs)
+    ruff = [req for req in group("lint") if req.startswith("ruff")]
+    session.install(*ruff, "tomli>=2; python_version < '3.11'")
+    session.run("python", str(ROOT / "scripts" / "rename.py"), *session.posargs)
+    session.run("ruff", "format", "--quiet", str(ROOT))
 
 
 if __name__ == "__main__":
