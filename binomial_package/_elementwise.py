@@ -16,6 +16,8 @@ from typing import Any, TypeAlias, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from binomial_package._validation import LARGEST_FLOAT
+
 FloatArray: TypeAlias = NDArray[np.float64]
 #: What the scalar form of a method accepts.
 Scalar: TypeAlias = "float | np.integer[Any] | np.floating[Any]"
@@ -41,13 +43,18 @@ def as_float_array(values: object, name: str) -> tuple[FloatArray, bool]:
     if scalar and (isinstance(values, (bool, np.bool_)) or not isinstance(values, numbers.Real)):
         msg = f"{name} must be a real number or an array of them, not {type(values).__name__}"
         raise TypeError(msg)
+    if scalar and isinstance(values, int) and abs(values) > LARGEST_FLOAT:
+        msg = f"{name} must fit in a float (below about 1.8e308)"
+        raise ValueError(msg)
     try:
         array = np.asarray(values)
     except (ValueError, OverflowError) as error:  # ragged lists, ints too big for numpy
         msg = f"{name} must be a real number or a rectangular array of them ({error})"
         raise ValueError(msg) from None
     if array.dtype.kind not in _REAL_KINDS:
-        msg = f"{name} must hold real numbers (ints or floats), not {array.dtype} values"
+        msg = (
+            f"{name} must hold real numbers (ints or floats that fit in a float), not {array.dtype}"
+        )
         raise TypeError(msg)
     converted = array.astype(np.float64)
     if np.isnan(converted).any():

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from binomial_package._validation import shown
+
 if TYPE_CHECKING:
     from typing_extensions import Self
 
@@ -57,11 +59,11 @@ class DictSerialisable:
             msg = f"{where}: expected a dict, not {type(given).__name__}"
             raise TypeError(msg)
         tag = mapping.get("type")
-        if tag != cls.__name__:
-            msg = f"{where}: 'type' must be {cls.__name__!r}, got {tag!r}"
+        if not isinstance(tag, str) or tag != cls.__name__:
+            msg = f"{where}: 'type' must be {cls.__name__!r}, got {shown(tag)}"
             raise ValueError(msg)
         fields = cls._dict_required + cls._dict_optional
-        unknown = sorted(repr(key) for key in mapping if key != "type" and key not in fields)
+        unknown = sorted(shown(key) for key in mapping if key != "type" and key not in fields)
         if unknown:
             allowed = ", ".join(repr(name) for name in ("type", *fields))
             msg = f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {allowed}"

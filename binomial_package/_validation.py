@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Callable, Iterable
 from typing import Generic, TypeVar, overload
 
@@ -22,6 +23,23 @@ T = TypeVar("T")
 
 #: The largest number of trials a Binomial accepts: every count up to it is exact as a float.
 MAX_TRIALS = 10**15
+#: The most draws one call to ``sample`` makes: 8 GB of float64 already.
+MAX_DRAWS = 10**9
+#: The largest finite float, as an exact integer: larger ints cannot become floats.
+LARGEST_FLOAT = int(sys.float_info.max)
+
+
+def shown(value: object, width: int = 40) -> str:
+    """``repr(value)`` on one line, cut to ``width`` characters, for error messages.
+
+    >>> import numpy
+    >>> shown(numpy.zeros((2, 1)))
+    'array([[0.], [0.]])'
+    >>> shown(list(range(100)), 12)
+    '[0, 1, 2,...'
+    """
+    text = " ".join(repr(value).split())
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def real_number(value: object, name: str) -> int | float:
@@ -52,7 +70,7 @@ def finite_number(value: object, name: str) -> int | float:
     """
     number = real_number(value, name)
     if isinstance(number, int):
-        if abs(number) > _LARGEST_FLOAT:
+        if abs(number) > LARGEST_FLOAT:
             size = f"an integer of {abs(number).bit_length()} bits"
             msg = f"{name} must fit in a float (below about 1.8e308), got {size}"
             raise ValueError(msg)
@@ -129,6 +147,25 @@ def flag(value: object, name: str) -> bool:
     return bool(value)
 
 
+def sample_request(size: object, seed: object) -> tuple[int, np.random.Generator]:
+    """The number of draws and numpy's random ``Generator`` for ``sample(size, seed)``.
+
+    ``seed`` is anything ``numpy.random.default_rng`` takes: None (fresh entropy), a
+    non-negative int, or a ``Generator`` (used as it is).
+
+    >>> sample_request(3, seed=-1)
+    Traceback (most recent call last):
+    ValueError: seed must be None, a non-negative int or a numpy Generator (got -1)
+    """
+    count = whole_number(size, "size", 0, MAX_DRAWS)
+    try:
+        generator = np.random.default_rng(seed)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as error:
+        msg = f"seed must be None, a non-negative int or a numpy Generator (got {shown(seed)})"
+        raise type(error)(msg) from None
+    return count, generator
+
+
 def data_values(value: object, name: str = "data") -> list[int | float]:
     """A list of finite real numbers (a new list; numpy numbers become Python numbers).
 
@@ -138,13 +175,11 @@ def data_values(value: object, name: str = "data") -> list[int | float]:
     Traceback (most recent call last):
     TypeError: data[1] must be a real number (int or float), not NoneType
     """
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        msg = f"{name} must be a list of numbers, not {type(value).__name__}"
+    flat = not isinstance(value, np.ndarray) or value.ndim == 1
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable) or not flat:
+        msg = f"{name} must be a flat list of numbers, not {type(value).__name__}"
         raise TypeError(msg)
     return [finite_number(item, f"{name}[{index}]") for index, item in enumerate(value)]
-
-
-_LARGEST_FLOAT = 2**1024 - 2**970  # the largest finite float, as an exact integer
 
 
 class Checked(Generic[T]):

@@ -14,7 +14,7 @@ from binomial_package._binomial_cdf import binomial_cdf
 from binomial_package._elementwise import ArrayInput, FloatArray, Scalar, elementwise
 from binomial_package._logpmf import binomial_pmf
 from binomial_package._plotting import PlotPoints, PlottingMixin
-from binomial_package._validation import MAX_TRIALS, Checked, probability, trials, whole_number
+from binomial_package._validation import MAX_TRIALS, Checked, probability, sample_request, trials
 from binomial_package.general import Distribution
 
 if TYPE_CHECKING:
@@ -43,8 +43,8 @@ class Binomial(Distribution, PlottingMixin):
     n = Checked(trials)
 
     def __init__(self, prob: float = 0.5, size: int = 20) -> None:
-        self.p = prob
-        self.n = size
+        self.p = probability(prob, "prob")
+        self.n = trials(size, "size")
         super().__init__(self.calculate_mean(), self.calculate_stdev())
 
     def calculate_mean(self) -> float:
@@ -128,8 +128,7 @@ class Binomial(Distribution, PlottingMixin):
         >>> draws.shape, bool((draws == b.sample(1000, seed=1)).all()), bool(7.8 < draws.mean() < 8.2)
         ((1000,), True, True)
         """
-        count = whole_number(size, "size", 0, 2**62)
-        generator = np.random.default_rng(seed)
+        count, generator = sample_request(size, seed)
         draws: NDArray[np.int64] = generator.binomial(self.n, self.p, count).astype(np.int64)
         return draws
 

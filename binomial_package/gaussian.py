@@ -11,7 +11,7 @@ import numpy as np
 from binomial_package import _stats
 from binomial_package._elementwise import ArrayInput, FloatArray, Scalar, elementwise
 from binomial_package._plotting import PlotPoints, PlottingMixin
-from binomial_package._validation import flag, whole_number
+from binomial_package._validation import flag, sample_request, whole_number
 from binomial_package.general import Distribution
 
 if TYPE_CHECKING:
@@ -126,8 +126,7 @@ class Gaussian(Distribution, PlottingMixin):
         >>> draws.shape, bool((draws == g.sample(1000, seed=1)).all()), bool(9.8 < draws.mean() < 10.2)
         ((1000,), True, True)
         """
-        count = whole_number(size, "size", 0, 2**62)
-        generator = np.random.default_rng(seed)
+        count, generator = sample_request(size, seed)
         draws: FloatArray = generator.normal(self.mean, self.stdev, count)
         return draws
 

@@ -33,8 +33,9 @@ class Distribution(DictSerialisable):
     data = Checked(data_values)
 
     def __init__(self, mu: float = 0, sigma: float = 1) -> None:
-        self.mean = mu
-        self.stdev = sigma
+        # Checked under the argument names first, so an error names what the caller typed.
+        self.mean = finite_number(mu, "mu")
+        self.stdev = standard_deviation(sigma, "sigma")
         self.data = []
 
     def read_data_file(self, file_name: str | os.PathLike[str]) -> None:

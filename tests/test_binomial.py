@@ -204,14 +204,14 @@ def test_pmf_refuses_impossible_k(k: object, message: str) -> None:
 @pytest.mark.parametrize(
     ("args", "error", "message"),
     [
-        ((1.5, 20), ValueError, r"p must be a probability in \[0, 1\], got 1\.5"),
-        ((-0.1, 20), ValueError, r"p must be a probability in \[0, 1\]"),
-        ((math.nan, 20), ValueError, "p must be a number, not NaN"),
-        ((0.5, -1), ValueError, r"n must be a whole number in 0\.\.1000000000000000, got -1"),
-        ((0.5, 2.5), ValueError, r"n must be a whole number in 0\.\.1000000000000000, got 2\.5"),
-        ((0.5, 10**16), ValueError, "n must be a whole number"),
-        ((0.5, True), TypeError, "n must be a real number .* not bool"),
-        (("0.5", 20), TypeError, "p must be a real number"),
+        ((1.5, 20), ValueError, r"prob must be a probability in \[0, 1\], got 1\.5"),
+        ((-0.1, 20), ValueError, r"prob must be a probability in \[0, 1\]"),
+        ((math.nan, 20), ValueError, "prob must be a number, not NaN"),
+        ((0.5, -1), ValueError, r"size must be a whole number in 0\.\.1000000000000000, got -1"),
+        ((0.5, 2.5), ValueError, r"size must be a whole number in 0\.\.1000000000000000, got 2\.5"),
+        ((0.5, 10**16), ValueError, "size must be a whole number"),
+        ((0.5, True), TypeError, "size must be a real number .* not bool"),
+        (("0.5", 20), TypeError, "prob must be a real number"),
     ],
 )
 def test_constructor_refuses_bad_parameters(
@@ -219,6 +219,15 @@ def test_constructor_refuses_bad_parameters(
 ) -> None:
     with pytest.raises(error, match=message):
         Binomial(*args)  # type: ignore[arg-type]
+
+
+def test_assigned_parameters_are_checked_under_their_attribute_names() -> None:
+    binomial = Binomial()
+    with pytest.raises(ValueError, match=r"p must be a probability in \[0, 1\], got 2"):
+        binomial.p = 2
+    with pytest.raises(ValueError, match=r"n must be a whole number in 0\.\.1000000000000000"):
+        binomial.n = -5
+    assert (binomial.p, binomial.n) == (0.5, 20)
 
 
 def test_integral_float_n_is_stored_as_an_int() -> None:

@@ -118,7 +118,7 @@ def test_missing_file_directory_and_binary_file(tmp_path: Path) -> None:
         ),
         ("stdev", -0.1, ValueError, r"stdev must be >= 0"),
         ("stdev", float("inf"), ValueError, "stdev must be finite"),
-        ("data", "123", TypeError, "data must be a list of numbers"),
+        ("data", "123", TypeError, "data must be a flat list of numbers"),
         ("data", [1, "2"], TypeError, r"data\[1\] must be a real number"),
         ("data", [1, float("nan")], ValueError, r"data\[1\] must be a number, not NaN"),
         ("data", [True], TypeError, r"data\[0\] must be a real number"),
@@ -133,10 +133,12 @@ def test_attributes_are_checked_on_assignment(
 
 
 def test_constructor_arguments_are_checked_with_their_attribute_names() -> None:
-    with pytest.raises(ValueError, match="stdev must be >= 0"):
+    with pytest.raises(ValueError, match="sigma must be >= 0"):
         Distribution(0, -1)
-    with pytest.raises(ValueError, match="mean must be a number, not NaN"):
+    with pytest.raises(ValueError, match="mu must be a number, not NaN"):
         Gaussian(float("nan"), 1)
+    with pytest.raises(TypeError, match="sigma must be a real number"):
+        Gaussian(0, None)  # type: ignore[arg-type]
 
 
 def test_slots_catch_attribute_typos() -> None:
@@ -202,7 +204,11 @@ def test_binomial_dict_may_leave_out_the_derived_fields() -> None:
         ({"type": "Gaussian", "mean": 0}, ValueError, "missing key"),
         ({"type": "Gaussian", "mean": 0, "stdev": 1, "sd": 2}, ValueError, "unknown key"),
         ({"type": "Gaussian", "mean": 0, "stdev": -1}, ValueError, "stdev must be >= 0"),
-        ({"type": "Gaussian", "mean": 0, "stdev": 1, "data": 5}, TypeError, "data must be a list"),
+        (
+            {"type": "Gaussian", "mean": 0, "stdev": 1, "data": 5},
+            TypeError,
+            "data must be a flat list",
+        ),
     ],
 )
 def test_from_dict_refuses_bad_dicts(

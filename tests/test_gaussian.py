@@ -141,6 +141,10 @@ def test_sample_is_reproducible_and_has_the_right_moments() -> None:
     assert gaussian.sample(0).shape == (0,)
     with pytest.raises(ValueError, match="size must be a whole number"):
         gaussian.sample(-1)
+    with pytest.raises(ValueError, match=r"size must be a whole number in 0\.\.1000000000, got"):
+        gaussian.sample(10**10)
+    with pytest.raises(ValueError, match="seed must be None, a non-negative int"):
+        gaussian.sample(3, seed=-5)
     with pytest.raises(TypeError, match="size must be a real number"):
         gaussian.sample("3")  # type: ignore[arg-type]
 
