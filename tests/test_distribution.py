@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import json
 from pathlib import Path
 from typing import Any
@@ -221,6 +222,19 @@ def test_from_dict_refuses_bad_dicts(
 def test_from_dict_refuses_a_non_mapping() -> None:
     with pytest.raises(TypeError, match="expected a dict, not list"):
         Gaussian.from_dict([("type", "Gaussian")])  # type: ignore[arg-type]
+
+
+def test_the_tour_runs() -> None:
+    # docs/binomial_package.md is a doctest: its examples are checked like docstrings.
+    pytest.importorskip("matplotlib")
+    tour = Path(__file__).parent.parent / "docs" / "binomial_package.md"
+    result = doctest.testfile(
+        str(tour),
+        module_relative=False,
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+    )
+    assert result.attempted > 40
+    assert result.failed == 0
 
 
 def test_course_module_names_still_import() -> None:
