@@ -362,11 +362,14 @@ def train(
     started = time.perf_counter()
     interrupt = _DeferredInterrupt()
     with interrupt.installed():
+        whole = True  # False while a step is half done
         try:
             while trainer.step < total:
+                whole = False
                 losses = trainer.train_step(data)
                 elapsed = elapsed_before + time.perf_counter() - started
                 trainer.history.append((float(trainer.step), *losses, elapsed))
+                whole = True
                 if trainer.step % trainer.config.checkpoint_every == 0:
                     save_training_checkpoint(run_dir, trainer)
                 if on_step is not None:
@@ -374,7 +377,7 @@ def train(
                 if interrupt.requested:
                     raise KeyboardInterrupt
         except KeyboardInterrupt:
-            if len(trainer.history) == trainer.step:  # between steps: the state is whole
+            if whole:  # a second Ctrl-C mid-step keeps the last periodic checkpoint instead
                 save_training_checkpoint(run_dir, trainer)
             raise
     save_training_checkpoint(run_dir, trainer)

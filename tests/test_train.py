@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +34,7 @@ def loss_columns(rows: list[dict[str, str]]) -> list[list[str]]:
     return [[row[c] for c in LOSS_COLUMNS if c != "elapsed_s"] for row in rows]
 
 
+@pytest.mark.slow
 def test_a_short_default_run_writes_every_output(tmp_path: Path) -> None:
     seen: list[StepInfo] = []
     result = train(tmp_path, steps=20, seed=3, on_step=seen.append)
@@ -106,3 +109,17 @@ def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
 def test_non_positive_steps_are_refused(tmp_path: Path) -> None:
     with pytest.raises(GanMusicError, match="positive"):
         train(tmp_path, steps=0, config=TINY)
+
+
+def test_ctrl_c_finishes_the_step_and_saves_a_checkpoint(tmp_path: Path) -> None:
+    """A real SIGINT is deferred to the end of the step, then checkpointed and re-raised."""
+
+    def press_ctrl_c(info: StepInfo) -> None:
+        if info.step == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path, steps=10, seed=4, config=TINY, on_step=press_ctrl_c)
+    assert int(load_checkpoint(tmp_path / "checkpoint.npz").arrays["step"]) == 3
+    assert [int(row["step"]) for row in read_losses(tmp_path / "losses.csv")] == [1, 2, 3]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
