@@ -14,8 +14,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
-# Binomial(p=0.4, n=20): P(X = 5), the course's known answer.
-KNOWN_PMF = 0.0746470195
+# Binomial(p=0.4, n=20): P(X = 5) = C(20, 5) 0.4^5 0.6^15, the course's known answer 0.07465.
+KNOWN_PMF = math.comb(20, 5) * 0.4**5 * 0.6**15
 
 
 def check_installed_copy() -> str:
@@ -47,7 +47,12 @@ def check_generate(out_dir: Path) -> str:
     """``gan-music generate --out song.mid`` writes a standard MIDI file."""
     command = Path(sysconfig.get_path("scripts")) / "gan-music"
     song = out_dir / "song.mid"
-    subprocess.run([str(command), "generate", "--out", str(song)], check=True)
+    run = subprocess.run(
+        [str(command), "generate", "--out", str(song)], capture_output=True, text=True, check=False
+    )
+    if run.returncode != 0:
+        msg = f"gan-music generate failed (exit {run.returncode}): {run.stderr.strip()}"
+        raise SystemExit(msg)
     header = song.read_bytes()[:4] if song.is_file() else b""
     if header != b"MThd":
         msg = f"gan-music generate did not write a MIDI file at {song}"
