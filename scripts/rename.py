@@ -14,7 +14,8 @@ Given a new distribution name such as ``my-package``:
 
 ``--package OLD=NEW`` and ``--command OLD=NEW`` override any of these. Every text file git
 tracks is rewritten (whole names only: ``gan_music`` inside ``test_gan_music.py`` stays),
-and the package folders are renamed. The tree must be clean first, so that ``git diff``
+and the package folders are renamed; a file holding the line in ``KEEP_MARKER`` is left
+alone (docs/adopting-the-template.md, which shows the old names). The tree must be clean first, so that ``git diff``
 shows exactly what the rename did.
 """
 
@@ -39,6 +40,8 @@ DIST_NAME = re.compile(r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$", re.IGNORECASE)
 GITHUB_SLUG = re.compile(r"github\.com[/:]([\w.-]+)/([\w.-]+?)(?:\.git)?/?$")
 SKIP_DIRS = {".git", ".nox", ".venv", "venv", "build", "dist", ".local-index", "__pycache__"}
 BINARY_SUFFIXES = {".npz", ".mid", ".png", ".jpg", ".gz", ".whl", ".zip", ".pyc"}
+# A file that holds this line describes the template's own names and is left alone.
+KEEP_MARKER = "rename.py: keep the template's names in this file"
 
 
 class RenameError(Exception):
@@ -190,6 +193,8 @@ def rewrite_text(root: Path, names: Names) -> list[Path]:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
+            continue
+        if KEEP_MARKER in text and path.name != Path(__file__).name:
             continue
         new = pattern.sub(lambda match: replacements[match.group(0)], text)
         if new != text:
