@@ -128,7 +128,8 @@ def check_pins_match(session: nox.Session) -> None:
     ]
     if mismatches:
         session.error("pre-commit and the lint group disagree: " + "; ".join(mismatches))
-    session.log(f"pre-commit pins match the lint group: {sorted(lint_pins.items())}")
+    matched = ", ".join(f"{tool}=={lint_pins[tool]}" for tool in hook_repo_of)
+    session.log(f"pre-commit hooks and the lint group pin the same versions: {matched}")
 
 
 @nox.session(default=True, requires=["lint"])
