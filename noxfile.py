@@ -227,3 +227,22 @@ def rename(session: nox.Session) -> None:
 if __name__ == "__main__":
     # `python noxfile.py -s tests` works too: nox reads this file's PEP 723 header.
     nox.main()
+
+
+@nox.session(default=False, venv_backend="virtualenv")
+def bench(session: nox.Session) -> None:
+    """Benchmarks: the built wheel against PyTorch and scipy; writes docs/benchmarks.md.
+
+    ``-- --quick`` skips the full training run (minutes) and writes nothing unless given
+    ``--out FILE``. PyTorch is pinned to the CPU build that pip finds on this machine's disk:
+    an unpinned ``torch`` pulls a GPU build of several GB. The session uses pip (virtualenv),
+    not uv, which does not look there. See benchmarks/README.md.
+    """
+    session.install(*group("build"))
+    with tempfile.TemporaryDirectory() as tmp:
+        _, wheel = build_dists(session, Path(tmp) / "dist")
+        session.install(f"{wheel}[all]", "scipy", "mpmath", "threadpoolctl", "torch==2.13.0")
+        session.chdir(tmp)  # an empty folder: the wheel is imported, never the source tree
+        session.run(
+            "python", str(ROOT / "benchmarks" / "run.py"), "--wheel", str(wheel), *session.posargs
+        )
