@@ -4,7 +4,10 @@ Each step draws a batch of training windows (all twelve transpositions of the tr
 chorales, a window every beat) and
 
 1. **discriminator update**: the generator writes alto, tenor and bass for the batch's
-   sopranos (straight-through Gumbel samples); the discriminator sees the real and the
+   sopranos. Like the decoder, the fakes choose one pitch per voice per eighth-note slot:
+   a straight-through Gumbel sample from the slot's mean logits sharpened by
+   ``sample_temperature`` (per-16th samples at full temperature flicker and wander, so the
+   critic wins at once and teaches nothing). The discriminator sees the real and the
    generated four-voice windows in one batch and minimises
    ``d_loss = BCE(D(real), 1) + BCE(D(fake), 0)``;
 2. **generator update**: with the discriminator frozen, the generator minimises
@@ -54,6 +57,7 @@ from gan_music.models import (
     one_hot,
     to_classes,
 )
+from gan_music.nn.module import Array
 
 CHECKPOINT_NAME = "checkpoint.npz"
 MODEL_NAME = "model.npz"
@@ -74,6 +78,8 @@ class TrainConfig:
     ce_weight: float = 1.0
     adv_weight: float = 0.1
     gumbel_tau: float = 1.0
+    sample_temperature: float = 0.5
+    sample_slot_steps: int = 2
     ema_decay: float = 0.999
     window_hop: int = 4
     checkpoint_every: int = 250
@@ -170,10 +176,12 @@ class Trainer:
         noise = rng.standard_normal((cfg.batch_size, cfg.model.noise_dim), dtype=np.float32)
         x = generator_inputs(data.soprano[batch], data.onset[batch], data.bar_offset[batch], noise)
         logits = self.generator(x)
-        perturbed = logits + nn.gumbel_noise(rng, logits.shape, logits.dtype)
+        slot_logits = self.slot_logits(logits)
+        perturbed = slot_logits + nn.gumbel_noise(rng, slot_logits.shape, logits.dtype)
         soprano = one_hot(to_classes(data.soprano[batch]))[:, :, None]
         targets = data.targets[batch].astype(np.intp)
-        fake = np.concatenate([soprano, self.gumbel(perturbed)], axis=2)
+        samples = np.repeat(self.gumbel(perturbed), cfg.sample_slot_steps, axis=1)
+        fake = np.concatenate([soprano, samples], axis=2)
         real = np.concatenate([soprano, one_hot(targets)], axis=2)
 
         scores = self.discriminator(np.concatenate([real, fake]))
@@ -185,7 +193,9 @@ class Trainer:
         with nn.frozen(self.discriminator):
             g_adv, grad_adv = nn.binary_cross_entropy_with_logits(self.discriminator(fake), 1.0)
             grad_fake_voices = self.discriminator.backward(grad_adv * cfg.adv_weight)[:, :, 1:]
-        grad_logits = self.gumbel.backward(grad_fake_voices)
+        grad_logits = self.slot_logits_backward(
+            self.gumbel.backward(self.pool_slots(grad_fake_voices, np.sum))
+        )
         g_ce, grad_ce = nn.softmax_cross_entropy(logits, targets)
         grad_logits += cfg.ce_weight * grad_ce
         self.generator.backward(grad_logits)
@@ -194,6 +204,24 @@ class Trainer:
         self.step += 1
         g_loss = cfg.adv_weight * g_adv + cfg.ce_weight * g_ce
         return (g_loss, d_real + d_fake, g_adv, g_ce, d_real, d_fake)
+
+    def slot_logits(self, logits: Array) -> Array:
+        """Per-slot logits the fakes are sampled from: the slot's mean over steps / temperature."""
+        pooled = self.pool_slots(logits, np.mean)
+        pooled /= self.config.sample_temperature
+        return pooled
+
+    def slot_logits_backward(self, grad: Array) -> Array:
+        """The gradient of :meth:`slot_logits` with respect to the per-step logits."""
+        scale = 1.0 / (self.config.sample_temperature * self.config.sample_slot_steps)
+        return np.repeat(grad * np.float32(scale), self.config.sample_slot_steps, axis=1)
+
+    def pool_slots(self, per_step: Array, reduce: Callable[..., Any]) -> Array:
+        """``(batch, steps, ...)`` to ``(batch, slots, ...)`` by ``reduce`` over each slot's steps."""
+        batch, steps, *rest = per_step.shape
+        slots = per_step.reshape(batch, steps // self.config.sample_slot_steps, -1, *rest)
+        pooled: Array = np.asarray(reduce(slots, axis=2), dtype=per_step.dtype)
+        return pooled
 
     def state_arrays(self) -> dict[str, NDArray[Any]]:
         """Everything needed to continue the run exactly, as named arrays."""

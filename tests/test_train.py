@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import signal
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -123,3 +124,22 @@ def test_ctrl_c_finishes_the_step_and_saves_a_checkpoint(tmp_path: Path) -> None
     assert int(load_checkpoint(tmp_path / "checkpoint.npz").arrays["step"]) == 3
     assert [int(row["step"]) for row in read_losses(tmp_path / "losses.csv")] == [1, 2, 3]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_fakes_are_sampled_per_slot_and_the_backward_matches() -> None:
+    """Slot pooling (mean over an eighth's steps, over the temperature) and its exact gradient."""
+    from gan_music.train import Trainer
+
+    trainer = Trainer(replace(TINY, sample_slot_steps=2, sample_temperature=0.5), seed=0)
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((2, 6, 3, 5))
+    pooled = trainer.slot_logits(logits)
+    np.testing.assert_allclose(pooled, (logits[:, 0::2] + logits[:, 1::2]) / 2 / 0.5)
+    upstream = rng.standard_normal(pooled.shape)
+    grad = trainer.slot_logits_backward(upstream)
+    eps = 1e-6
+    for index in [(0, 0, 0, 0), (1, 3, 2, 4), (0, 5, 1, 2)]:
+        bumped = logits.copy()
+        bumped[index] += eps
+        numeric = ((trainer.slot_logits(bumped) - pooled) * upstream).sum() / eps
+        assert grad[index] == pytest.approx(numeric, rel=1e-5)

@@ -186,9 +186,10 @@ def frozen(module: Module) -> Iterator[Module]:
     >>> from gan_music.nn import Linear
     >>> layer = Linear(2, 1, rng=np.random.default_rng(0))
     >>> with frozen(layer):
-    ...     _ = layer.backward(np.ones((1, 1), np.float32)) if layer(np.ones((1, 2), np.float32)) is not None else None
-    >>> float(np.abs(layer.weight.grad).sum())
-    0.0
+    ...     out = layer(np.ones((1, 2), np.float32))
+    ...     grad_in = layer.backward(np.ones_like(out))
+    >>> grad_in.shape, float(np.abs(layer.weight.grad).sum()), layer.frozen
+    ((1, 2), 0.0, False)
     """
     inside = list(module.modules())
     before = [m.frozen for m in inside]
