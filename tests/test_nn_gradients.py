@@ -198,3 +198,14 @@ def test_voice_pair_intervals_of_one_hots() -> None:
     assert features[0].sum() == 0  # against a rest
     assert features[1].nonzero()[0].tolist() == [4]  # a major third (tenth) above
     assert features[2].sum() == 0
+
+
+@pytest.mark.parametrize("rows", [1, 7, 32, 2000])
+def test_blocked_small_products_equal_plain_matmul(rows: int) -> None:
+    from gan_music.nn.conv1d import matmul_small_aware
+
+    rng = np.random.default_rng(rows)
+    a, b = rng.standard_normal((rows, 288)), rng.standard_normal((288, 96))
+    out = np.empty((rows, 96))
+    matmul_small_aware(a, b, out)
+    np.testing.assert_allclose(out, a @ b, rtol=1e-10, atol=1e-10)
