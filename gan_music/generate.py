@@ -24,7 +24,13 @@ from gan_music.baselines import check_melody
 from gan_music.checkpoint import Checkpoint, check_shapes, load_checkpoint
 from gan_music.decode import DecoderConfig, beam_search, slot_starts
 from gan_music.errors import CheckpointError, GanMusicError
-from gan_music.models import Generator, ModelConfig, generator_inputs
+from gan_music.models import (
+    N_ACCOMPANIMENT,
+    N_CLASSES,
+    Generator,
+    ModelConfig,
+    generator_inputs,
+)
 from gan_music.pianoroll import LOWEST_PITCH, N_PITCHES, REST, STEPS_PER_BAR, Score
 
 SOPRANO_CENTRE = 69  #: MIDI A4, near the middle of the chorale sopranos (57-81)
@@ -38,6 +44,7 @@ class Harmoniser:
         self.generator = generator
         self.config = generator.config
         self.decoder = decoder
+        self.chunk_steps = 4096  #: long pieces run in chunks (with overlap) to bound memory
 
     def __repr__(self) -> str:
         params = self.generator.n_parameters()
@@ -91,10 +98,17 @@ class Harmoniser:
     ) -> NDArray[np.float32]:
         """``(steps, 3, 49)`` log-probabilities for a melody already in the model's range."""
         noise = rng.standard_normal((1, self.config.noise_dim), dtype=np.float32)
-        bar_offset = np.array([(-first_downbeat) % steps_per_bar])
-        x = generator_inputs(melody[None], onset[None], bar_offset, noise, steps_per_bar)
-        logits = self.generator(x)[0]
-        return nn.log_softmax(logits.astype(np.float32))
+        n_steps, halo = len(melody), self.generator.receptive_radius
+        logits = np.empty((n_steps, N_ACCOMPANIMENT, N_CLASSES), np.float32)
+        for start in range(0, n_steps, self.chunk_steps):
+            stop = min(n_steps, start + self.chunk_steps)
+            low, high = max(0, start - halo), min(n_steps, stop + halo)
+            bar_offset = np.array([(low - first_downbeat) % steps_per_bar])
+            x = generator_inputs(
+                melody[None, low:high], onset[None, low:high], bar_offset, noise, steps_per_bar
+            )
+            logits[start:stop] = self.generator(x)[0, start - low : stop - low]
+        return nn.log_softmax(logits)
 
 
 def octave_shift(pitch: NDArray[np.integer]) -> int:

@@ -166,6 +166,11 @@ class Generator(nn.Module):
         self.act = nn.LeakyReLU(config.slope)
         self.head = nn.Conv1d(width, N_ACCOMPANIMENT * N_CLASSES, 1, rng=rng, gain=0.5)
 
+    @property
+    def receptive_radius(self) -> int:
+        """How many steps on each side of a step can change its output."""
+        return sum(block.conv.dilation * (block.conv.kernel_size - 1) // 2 for block in self.blocks)
+
     def forward(self, x: Array) -> Array:
         h = self.lift(x)
         for block in self.blocks:

@@ -151,3 +151,19 @@ def test_temperature_gives_different_but_reproducible_choices() -> None:
 def test_harmoniser_repr_names_the_size() -> None:
     assert "parameters" in repr(load_model())
     assert isinstance(load_model(), Harmoniser)
+
+
+def test_long_pieces_run_in_overlapping_chunks_with_the_same_result() -> None:
+    model = load_model()
+    melody = split_melody(300)
+    assert melody.n_steps > 3 * 64  # several chunks
+    pitch, onset = melody.pitch[:, 0].astype(np.int64), melody.onset[:, 0]
+    whole = model.log_probabilities(pitch, onset, rng=np.random.default_rng(0), first_downbeat=3)
+    model.chunk_steps = 64
+    try:
+        chunked = model.log_probabilities(
+            pitch, onset, rng=np.random.default_rng(0), first_downbeat=3
+        )
+    finally:
+        model.chunk_steps = 4096
+    np.testing.assert_allclose(chunked, whole, rtol=1e-4, atol=1e-4)

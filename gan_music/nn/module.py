@@ -156,13 +156,21 @@ class Module:
 class Workspace:
     """Arrays kept between calls so the hot loop allocates nothing: one per name, shape and dtype.
 
+    Only the ``keep`` most recently created shapes of each name are kept (training needs two:
+    the discriminator sees batches of two sizes), so running on pieces of many different
+    lengths does not pile up memory.
+
     >>> space = Workspace()
     >>> a = space.get("cols", (2, 3), np.float32)
     >>> a is space.get("cols", (2, 3), np.float32), a is space.get("cols", (4, 3), np.float32)
     (True, False)
+    >>> _ = space.get("cols", (5, 3), np.float32)
+    >>> a is space.get("cols", (2, 3), np.float32)
+    False
     """
 
-    def __init__(self) -> None:
+    def __init__(self, keep: int = 2) -> None:
+        self.keep = keep
         self._arrays: dict[tuple[str, tuple[int, ...], np.dtype[Any]], Array] = {}
 
     def get(
@@ -172,6 +180,9 @@ class Workspace:
         key = (name, tuple(shape), np.dtype(dtype))
         array = self._arrays.get(key)
         if array is None:
+            same_name = [k for k in self._arrays if k[0] == name]
+            for old in same_name[: max(0, len(same_name) - self.keep + 1)]:
+                del self._arrays[old]  # dicts keep insertion order: the oldest go first
             array = np.zeros(shape, dtype) if zeros else np.empty(shape, dtype)
             self._arrays[key] = array
         return array
