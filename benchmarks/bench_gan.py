@@ -8,20 +8,18 @@
   (forward pass plus the numpy beam-search decoder, which has no PyTorch counterpart) for a
   2-bar window and a 64-bar melody.
 * **Full training**: ``gan-music train --out DIR`` with the default schedule, run once as a
-  subprocess; wall time and peak resident memory (from ``os.wait4``, the kernel's count for
-  that child alone).
+  subprocess of a small wrapper interpreter; wall time and peak resident memory
+  (``resource.getrusage(RUSAGE_CHILDREN)`` in the wrapper, see :data:`PEAK_RSS_WRAPPER`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib.resources
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,28 +58,48 @@ def _gan_music_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "gan_music"]
 
 
+#: Runs a command and writes "exit-code seconds peak-RSS-kB" of it to the file in argv[1]. A
+#: child started straight from the benchmark process would inherit that process's resident
+#: size (hundreds of MB, with PyTorch and scipy loaded) into its peak, because Linux counts
+#: the memory of the parent it was forked from until it runs the new program; started from
+#: this small interpreter, the training's peak is its own.
+PEAK_RSS_WRAPPER = """
+import resource, subprocess, sys, time
+started = time.perf_counter()
+code = subprocess.run(sys.argv[2:]).returncode
+seconds = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+with open(sys.argv[1], "w", encoding="utf-8") as out:
+    out.write(f"{code} {seconds} {peak}")
+"""
+
+
 def full_training(work_dir: Path) -> TrainingRun:
     """Run ``gan-music train --out work_dir/run`` with the default schedule; time and measure it."""
     run_dir = work_dir / "run"
     log_path = work_dir / "train.log"
+    result_path = work_dir / "train.result"
     command = [*_gan_music_command(), "train", "--out", str(run_dir)]
     print(f"  running {' '.join(command)}", flush=True)
     with log_path.open("wb") as log:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=work_dir)
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
+        subprocess.run(
+            [sys.executable, "-c", PEAK_RSS_WRAPPER, str(result_path), *command],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=work_dir,
+            check=True,
+        )
+    exit_code, seconds, peak_kb = result_path.read_text(encoding="utf-8").split()
     losses = run_dir / "losses.csv"
     steps = len(losses.read_text(encoding="utf-8").splitlines()) - 1 if losses.exists() else 0
     model = run_dir / "model.npz"
     tail = "\n".join(log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-3:])
     return TrainingRun(
-        seconds=seconds,
-        peak_rss_bytes=usage.ru_maxrss * 1024,  # Linux reports kilobytes
+        seconds=float(seconds),
+        peak_rss_bytes=int(peak_kb) * 1024,  # Linux reports kilobytes
         steps=steps,
         model_path=model if model.exists() else None,
-        exit_code=process.returncode,
+        exit_code=int(exit_code),
         log_tail=tail,
     )
 
