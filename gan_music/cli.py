@@ -28,7 +28,6 @@ EXIT_INTERRUPTED = 130
 def _generate(args: argparse.Namespace) -> int:
     from gan_music import midi
     from gan_music.generate import load_model
-    from gan_music.pianoroll import Score
 
     # Check every output path before any work, so a mistake costs nothing.
     out = check_output_path(args.out, force=args.force)
@@ -52,8 +51,7 @@ def _generate(args: argparse.Namespace) -> int:
         from gan_music import plot
 
         figure = plot.plot_pianoroll(harmony, title=out.stem)
-    accompaniment = Score(harmony.pitch[:, 1:], harmony.onset[:, 1:])
-    midi.write_harmony(out, melody, accompaniment, force=args.force)
+    midi.write_harmony(out, melody, harmony.voices(1, 2, 3), force=args.force)
     _say(f"wrote {out} ({harmony.n_steps} sixteenths, 4 voices)")
     if figure is not None and plot_path is not None:
         from gan_music import plot
@@ -213,7 +211,7 @@ def _positive_int(text: str) -> int:
 def _version() -> str:
     import gan_music
 
-    return gan_music.__version__
+    return str(gan_music.__version__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

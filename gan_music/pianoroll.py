@@ -115,6 +115,19 @@ class Score:
         roll[steps[inside], index[inside], voices[inside]] = True
         return roll
 
+    def voices(self, *indices: int) -> Score:
+        """A score of the chosen voices only, in the order given.
+
+        >>> score = Score.from_notes(4, [(0, 0, 4, 72), (1, 0, 4, 65), (2, 0, 4, 57)], n_voices=3)
+        >>> score.voices(1, 2).pitch[0].tolist()
+        [65, 57]
+        """
+        if not indices or not all(-self.n_voices <= i < self.n_voices for i in indices):
+            msg = f"choose voices among 0..{self.n_voices - 1}, got {list(indices)}"
+            raise ValueError(msg)
+        chosen = list(indices)
+        return Score(self.pitch[:, chosen], self.onset[:, chosen])
+
     def transpose(self, semitones: int) -> Score:
         """The same score moved by ``semitones`` (rests stay rests)."""
         moved = np.where(self.pitch == REST, REST, self.pitch + semitones)
