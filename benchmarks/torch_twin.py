@@ -27,14 +27,13 @@ from numpy.typing import NDArray
 from torch import nn as tnn
 
 from gan_music import nn
+from gan_music.dataset import one_hot, pitch_to_class
 from gan_music.models import (
     N_ACCOMPANIMENT,
     N_CLASSES,
     Discriminator,
     Generator,
     generator_inputs,
-    one_hot,
-    to_classes,
 )
 from gan_music.train import TrainConfig, Trainer, TrainingData
 
@@ -217,7 +216,7 @@ class TwinTrainer:
         gumbel = nn.gumbel_noise(rng, shape, np.float32)
         return Batch(
             x=torch.from_numpy(x).to(self.dtype),
-            soprano=torch.from_numpy(one_hot(to_classes(data.soprano[batch]))).to(self.dtype),
+            soprano=torch.from_numpy(one_hot(pitch_to_class(data.soprano[batch]))).to(self.dtype),
             targets=torch.from_numpy(data.targets[batch].astype(np.int64)),
             gumbel=torch.from_numpy(gumbel).to(self.dtype),
         )

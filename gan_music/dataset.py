@@ -26,9 +26,10 @@ import hashlib
 import importlib.resources
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from gan_music.pianoroll import LOWEST_PITCH, N_PITCHES, REST, STEPS_PER_BAR, Score
 
@@ -315,8 +316,20 @@ def to_onehot(
     >>> onehot.shape, onehot.dtype.name, float(onehot[0, 0, 24]), float(onehot[0, 1, 48])
     ((1, 2, 49), 'float32', 1.0, 1.0)
     """
-    classes = pitch_to_class(pitch, lowest, n_pitches)
-    return np.eye(n_pitches + 1, dtype=np.float32)[classes]
+    return one_hot(pitch_to_class(pitch, lowest, n_pitches), n_pitches + 1)
+
+
+def one_hot(
+    classes: NDArray[np.integer], n_classes: int = N_PITCHES + 1, dtype: DTypeLike = np.float32
+) -> NDArray[Any]:
+    """``(...)`` class indices to ``(..., n_classes)`` one-hots.
+
+    >>> one_hot(np.array([0, 2]), 3).tolist()
+    [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
+    """
+    out = np.zeros((*classes.shape, n_classes), dtype)
+    np.put_along_axis(out, classes[..., None], 1.0, axis=-1)
+    return out
 
 
 def from_onehot(scores: ArrayLike, lowest: int = LOWEST_PITCH) -> NDArray[np.int16]:

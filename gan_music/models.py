@@ -40,9 +40,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gan_music import nn
+from gan_music.dataset import one_hot, pitch_to_class
 from gan_music.nn.intervals import VoicePairIntervals
 from gan_music.nn.module import Array
-from gan_music.pianoroll import LOWEST_PITCH, N_PITCHES, REST, STEPS_PER_BAR
+from gan_music.pianoroll import N_PITCHES, STEPS_PER_BAR
 
 N_CLASSES = N_PITCHES + 1  #: 48 pitches then rest
 REST_CLASS = N_PITCHES
@@ -81,30 +82,6 @@ class ModelConfig:
         return cls(**values)
 
 
-def to_classes(pitch: NDArray[np.integer]) -> NDArray[np.intp]:
-    """MIDI pitches (``REST`` = -1) to class indices 0..48; pitches must lie in MIDI 36..83."""
-    classes = pitch.astype(np.intp) - LOWEST_PITCH
-    outside = (pitch != REST) & ((classes < 0) | (classes >= N_PITCHES))
-    classes[pitch == REST] = REST_CLASS
-    if outside.any():
-        msg = f"pitches must lie in MIDI {LOWEST_PITCH}..{LOWEST_PITCH + N_PITCHES - 1} or be rests"
-        raise ValueError(msg)
-    return classes
-
-
-def from_classes(classes: NDArray[np.integer]) -> NDArray[np.int16]:
-    """Class indices back to MIDI pitches, with ``REST`` for the rest class."""
-    pitch = np.where(classes == REST_CLASS, REST, classes + LOWEST_PITCH)
-    return pitch.astype(np.int16)
-
-
-def one_hot(classes: NDArray[np.integer], dtype: Any = np.float32) -> Array:
-    """``(...)`` class indices to ``(..., 49)`` one-hots."""
-    out = np.zeros((*classes.shape, N_CLASSES), dtype)
-    np.put_along_axis(out, classes[..., None], 1.0, axis=-1)
-    return out
-
-
 def bar_features(
     steps: int, bar_offset: NDArray[np.integer], steps_per_bar: int = STEPS_PER_BAR
 ) -> Array:
@@ -127,7 +104,7 @@ def generator_inputs(
     """The generator's ``(batch, steps, channels)`` input from soprano pitches ``(batch, steps)``."""
     batch, steps = soprano.shape
     parts = [
-        one_hot(to_classes(soprano)),
+        one_hot(pitch_to_class(soprano)),
         onset[..., None].astype(np.float32),
         bar_features(steps, bar_offset, steps_per_bar),
         np.broadcast_to(noise[:, None, :], (batch, steps, noise.shape[1])).astype(np.float32),

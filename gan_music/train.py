@@ -48,14 +48,13 @@ from numpy.typing import NDArray
 from gan_music import nn
 from gan_music._io import atomic_path
 from gan_music.checkpoint import Checkpoint, check_shapes, load_checkpoint, save_checkpoint
+from gan_music.dataset import one_hot, pitch_to_class
 from gan_music.errors import CheckpointError, GanMusicError
 from gan_music.models import (
     Discriminator,
     Generator,
     ModelConfig,
     generator_inputs,
-    one_hot,
-    to_classes,
 )
 from gan_music.nn.module import Array
 
@@ -140,7 +139,7 @@ class TrainingData:
         self.soprano = np.ascontiguousarray(windows.pitch[:, :, 0])
         self.onset = np.ascontiguousarray(windows.onset[:, :, 0])
         self.bar_offset = np.asarray(windows.bar_offset)
-        self.targets = to_classes(windows.pitch[:, :, 1:]).astype(np.int8)
+        self.targets = pitch_to_class(windows.pitch[:, :, 1:]).astype(np.int8)
 
     def __len__(self) -> int:
         return len(self.soprano)
@@ -178,7 +177,7 @@ class Trainer:
         logits = self.generator(x)
         slot_logits = self.slot_logits(logits)
         perturbed = slot_logits + nn.gumbel_noise(rng, slot_logits.shape, logits.dtype)
-        soprano = one_hot(to_classes(data.soprano[batch]))[:, :, None]
+        soprano = one_hot(pitch_to_class(data.soprano[batch]))[:, :, None]
         targets = data.targets[batch].astype(np.intp)
         samples = np.repeat(self.gumbel(perturbed), cfg.sample_slot_steps, axis=1)
         fake = np.concatenate([soprano, samples], axis=2)

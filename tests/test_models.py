@@ -8,16 +8,14 @@ import numpy as np
 import pytest
 
 from gan_music import nn
+from gan_music.dataset import class_to_pitch, one_hot, pitch_to_class
 from gan_music.models import (
     N_CLASSES,
     Discriminator,
     Generator,
     ModelConfig,
     bar_features,
-    from_classes,
     generator_inputs,
-    one_hot,
-    to_classes,
 )
 
 SMALL = ModelConfig(noise_dim=3, g_channels=6, g_dilations=(1, 2), d_channels=5, d_dilations=(1, 2))
@@ -49,7 +47,7 @@ def test_networks_run_on_any_length(steps: int) -> None:
     assert logits.shape == (2, steps, 3, N_CLASSES)
     assert logits.dtype == np.float32
     voices = np.concatenate(
-        [one_hot(to_classes(pitch))[:, :, None], one_hot(logits.argmax(-1))], axis=2
+        [one_hot(pitch_to_class(pitch))[:, :, None], one_hot(logits.argmax(-1))], axis=2
     )
     assert discriminator(voices).shape == (2,)
 
@@ -95,10 +93,10 @@ def test_bar_features_in_three_four() -> None:
 
 def test_classes_round_trip_and_range_check() -> None:
     pitch = np.array([36, 60, 83, -1])
-    assert to_classes(pitch).tolist() == [0, 24, 47, 48]
-    assert from_classes(to_classes(pitch)).tolist() == pitch.tolist()
+    assert pitch_to_class(pitch).tolist() == [0, 24, 47, 48]
+    assert class_to_pitch(pitch_to_class(pitch)).tolist() == pitch.tolist()
     with pytest.raises(ValueError, match=r"MIDI 36\.\.83"):
-        to_classes(np.array([84]))
+        pitch_to_class(np.array([84]))
 
 
 def central_difference(objective: Callable[[], float], array: np.ndarray, index: int) -> float:
@@ -144,7 +142,7 @@ def test_discriminator_parameter_gradients_in_float64() -> None:
     """At one-hot inputs (what it always sees); parameters only, the interval layer is exact there."""
     discriminator = Discriminator(SMALL, rng=np.random.default_rng(0)).astype(np.float64)
     classes = np.random.default_rng(2).integers(0, N_CLASSES, (2, 9, 4))
-    whole_network_gradient_check(discriminator, one_hot(classes, np.float64), input_too=False)
+    whole_network_gradient_check(discriminator, one_hot(classes, dtype=np.float64), input_too=False)
 
 
 def test_discriminator_parameters_only_backward_matches_full_backward() -> None:
