@@ -14,7 +14,24 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from gan_music.errors import OutputError
+from gan_music.errors import GanMusicError, OutputError
+
+
+def check_input_path(
+    path: str | os.PathLike[str], *, kind: str, error: type[GanMusicError] = GanMusicError
+) -> Path:
+    """Return ``path`` as a Path if it names an existing file; raise ``error`` saying what is wrong.
+
+    ``kind`` names the file expected, for the message: ``"a MIDI file"``.
+    """
+    source = Path(path)
+    if not source.exists():
+        msg = f"{source} does not exist: check the path"
+        raise error(msg)
+    if source.is_dir():
+        msg = f"{source} is a folder: give {kind}"
+        raise error(msg)
+    return source
 
 
 def check_output_path(path: str | os.PathLike[str], *, force: bool = False) -> Path:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gan_music._io import atomic_path
+from gan_music._io import atomic_path, check_input_path
 from gan_music.errors import CheckpointError
 
 FORMAT_VERSION = 1
@@ -76,13 +76,7 @@ def load_checkpoint(
     path: str | os.PathLike[str], *, kinds: Sequence[str] = ("training", "model")
 ) -> Checkpoint:
     """Read a checkpoint written by :func:`save_checkpoint`, refusing anything else clearly."""
-    where = Path(path)
-    if not where.exists():
-        msg = f"checkpoint {where} does not exist: check the path"
-        raise CheckpointError(msg)
-    if where.is_dir():
-        msg = f"checkpoint {where} is a folder: give the .npz file inside it"
-        raise CheckpointError(msg)
+    where = check_input_path(path, kind="the checkpoint (.npz) file", error=CheckpointError)
     if not zipfile.is_zipfile(where):
         msg = f"{where} is not a checkpoint (.npz) file, or it is truncated: use a file gan-music wrote"
         raise CheckpointError(msg)

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gan_music._io import atomic_path
+from gan_music._io import atomic_path, check_input_path
 from gan_music.errors import MidiError
 from gan_music.pianoroll import REST, STEPS_PER_BAR, STEPS_PER_BEAT, VOICES, Score
 
@@ -252,12 +252,7 @@ def example_melody() -> Melody:
 
 def _load(source: Path) -> Any:
     """Parse ``source`` with mido, turning every way a file can be bad into a MidiError."""
-    if not source.exists():
-        msg = f"{source} does not exist: check the path"
-        raise MidiError(msg)
-    if source.is_dir():
-        msg = f"{source} is a folder: give a MIDI file"
-        raise MidiError(msg)
+    check_input_path(source, kind="a MIDI file", error=MidiError)
     try:
         size = source.stat().st_size
         if size > MAX_FILE_BYTES:

@@ -79,3 +79,16 @@ def test_written_file_has_the_usual_permissions(tmp_path: Path) -> None:
     finally:
         os.umask(umask)
     assert (tmp_path / "out.txt").stat().st_mode & 0o777 == 0o644
+
+
+def test_input_path_must_be_an_existing_file(tmp_path: Path) -> None:
+    from gan_music._io import check_input_path
+    from gan_music.errors import MidiError
+
+    with pytest.raises(MidiError, match=r"nope\.mid does not exist: check the path"):
+        check_input_path(tmp_path / "nope.mid", kind="a MIDI file", error=MidiError)
+    with pytest.raises(MidiError, match="is a folder: give a MIDI file"):
+        check_input_path(tmp_path, kind="a MIDI file", error=MidiError)
+    existing = tmp_path / "tune.mid"
+    existing.write_bytes(b"MThd")
+    assert check_input_path(str(existing), kind="a MIDI file") == existing
