@@ -88,3 +88,18 @@ def atomic_path(path: str | os.PathLike[str], *, force: bool = True) -> Iterator
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def remove_stale_temporaries(folder: Path, names: list[str]) -> list[Path]:
+    """Delete what :func:`atomic_path` leaves beside ``names`` when a process is killed mid-write.
+
+    SIGKILL gives no chance to clean up, so the temporary file of an interrupted write
+    stays behind (the target itself is still whole). A program that reuses the folder
+    calls this first. Returns the files it removed.
+    """
+    removed = []
+    for name in names:
+        for stale in folder.glob(f".{name}.*.tmp"):
+            stale.unlink(missing_ok=True)
+            removed.append(stale)
+    return removed

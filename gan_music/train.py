@@ -46,7 +46,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gan_music import nn
-from gan_music._io import atomic_path
+from gan_music._io import atomic_path, remove_stale_temporaries
 from gan_music.checkpoint import Checkpoint, check_shapes, load_checkpoint, save_checkpoint
 from gan_music.dataset import one_hot, pitch_to_class
 from gan_music.errors import CheckpointError, GanMusicError
@@ -372,6 +372,7 @@ def train(
     """
     run_dir = Path(out_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(run_dir, [CHECKPOINT_NAME, LOSSES_NAME, MODEL_NAME])
     if resume:
         trainer = _resume(run_dir)
         total = steps if steps is not None else trainer.config.steps
