@@ -123,22 +123,91 @@ def bd0(x: FloatArray, mean_hi: float, mean_lo: float = 0.0) -> FloatArray:
 
 
 def _bd0_series(x: FloatArray, diff: FloatArray, total: FloatArray) -> FloatArray:
-    """Loader's series ``(x - mean) v + 2 x (v**3/3 + v**5/5 + ...)``, summed until it stops changing.
+    """Loader's series ``(x - mean) v + 2 x (v**3/3 + v**5/5 + ...)``, in Horner form.
 
-    ``|v| < 0.5`` here, so each term is at most a quarter of the one before.
+    ``|v| < 0.5`` here, so ``w = v**2 < 1/4``. The number of terms comes from the largest
+    ``w``: enough that the first one left out is below half the last bit of every result,
+    so the loop needs no convergence test (which cost more than the terms themselves).
     """
+    v = diff / total
+    w = v * v
+    largest = float(w.max()) if w.size else 0.0
+    leading = diff * v
+    if largest == 0.0:
+        return leading
+    terms = max(1, math.ceil(_SERIES_BITS * math.log(2.0) / -math.log(largest)))
+    horner = np.full_like(w, 1.0 / (2 * terms + 1))  # sum of w**i / (2 i + 3), i < terms
+    for i in range(terms - 2, -1, -1):
+        horner *= w
+        horner += 1.0 / (2 * i + 3)
+    horner *= 2.0 * x * v * w
+    horner += leading
+    return horner
+
+
+# Terms of the bd0 series are kept while w**i exceeds 2**-54 (half a unit in the last place).
+_SERIES_BITS = 54
+
+
+def _stirlerr_scalar(m: float) -> float:
+    """:func:`stirlerr` for one whole number ``m >= 1``, in plain floats."""
+    if m < _TABLE_SIZE:
+        return float(_STIRLERR_TABLE[int(m)])
+    inv_square = 1.0 / (m * m)
+    series = (1 / 1188) * inv_square - 1 / 1680
+    series = series * inv_square + 1 / 1260
+    series = series * inv_square - 1 / 360
+    series = series * inv_square + 1 / 12
+    return series / m
+
+
+def _bd0_scalar(x: float, mean_hi: float, mean_lo: float) -> float:
+    """:func:`bd0` for one value, in plain floats (the same formulas and switch)."""
+    diff = (x - mean_hi) - mean_lo
+    total = x + mean_hi
+    if abs(diff) >= 0.5 * total:
+        return x * math.log(x / mean_hi) - diff
     v = diff / total
     series = diff * v
     term = 2.0 * x * v
-    v_squared = v * v
+    w = v * v
     odd = 3.0
     while True:
-        term = term * v_squared
+        term *= w
         updated = series + term / odd
-        if np.array_equal(updated, series):
+        if updated == series:
             return series
         series = updated
         odd += 2.0
+
+
+def binomial_logpmf_scalar(k: float, n: int, p: float) -> float:
+    """:func:`binomial_logpmf` for one ``k``, without numpy: a tenth of the array path's time.
+
+    >>> math.exp(binomial_logpmf_scalar(5.0, 20, 0.4))  # doctest: +ELLIPSIS
+    0.07464...
+    """
+    if p in (0.0, 1.0):
+        return 0.0 if k == (0 if p == 0.0 else n) else -math.inf
+    if k == 0:
+        return n * math.log1p(-p)
+    if k == n:
+        return n * math.log(p)
+    q_hi = 1.0 - p
+    q_lo = (1.0 - q_hi) - p
+    mean_hi, mean_lo = split_product(n, p)
+    fail_hi, fail_lo = split_product(n, q_hi)
+    fail_lo += n * q_lo
+    rest = n - k
+    log_ratio = (
+        _stirlerr_scalar(float(n))
+        - _stirlerr_scalar(k)
+        - _stirlerr_scalar(rest)
+        - _bd0_scalar(k, mean_hi, mean_lo)
+        - _bd0_scalar(rest, fail_hi, fail_lo)
+    )
+    log_width = 2 * LN_SQRT_2PI + math.log(k) + math.log1p(-k / n)
+    return log_ratio - 0.5 * log_width
 
 
 def binomial_logpmf(k: FloatArray, n: int, p: float) -> FloatArray:
@@ -193,6 +262,11 @@ def binomial_pmf(k: FloatArray, n: int, p: float) -> FloatArray:
     >>> binomial_pmf(np.array([0.0, 1.0, 2.0]), 2, 0.5).round(15).tolist()
     [0.25, 0.5, 0.25]
     """
+    if k.size == 1:  # one value: plain floats, no array machinery
+        value = float(k.flat[0])
+        if 2.0 * (value - n * p) ** 2 > _UNDERFLOW_EXPONENT * n:
+            return np.zeros_like(k)
+        return np.full_like(k, math.exp(binomial_logpmf_scalar(value, n, p)))
     result = np.zeros_like(k)
     needed = 2.0 * (k - n * p) ** 2 <= _UNDERFLOW_EXPONENT * n
     result[needed] = np.exp(binomial_logpmf(k[needed], n, p))

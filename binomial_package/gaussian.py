@@ -10,6 +10,7 @@ import numpy as np
 
 from binomial_package import _stats
 from binomial_package._elementwise import ArrayInput, FloatArray, Scalar, elementwise
+from binomial_package._erfc import erfc
 from binomial_package._plotting import PlotPoints, PlottingMixin
 from binomial_package._validation import flag, sample_request, whole_number
 from binomial_package.general import Distribution
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 
 _SQRT_2PI = math.sqrt(2 * math.pi)
 _LN_SQRT_2PI = math.log(_SQRT_2PI)
-_erfc = np.frompyfunc(math.erfc, 1, 1)
 
 
 class Gaussian(Distribution, PlottingMixin):
@@ -102,8 +102,7 @@ class Gaussian(Distribution, PlottingMixin):
         (0.5, 0.84134)
         """
         z = self._standardise(x)
-        complement = np.asarray(_erfc(-z / math.sqrt(2)), dtype=np.float64)
-        return 0.5 * complement
+        return 0.5 * erfc(-z / math.sqrt(2))
 
     def _standardise(self, x: FloatArray) -> FloatArray:
         """``(x - mean) / stdev``, without overflowing where only the difference is huge."""
