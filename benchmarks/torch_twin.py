@@ -9,7 +9,7 @@ every loss of one training step and every parameter's gradient, on the same inpu
 
 Written as a PyTorch user would: channels-first ``torch.nn.Conv1d`` with ``padding="same"``
 (which pads like the numpy layer: half the receptive field on the left, the rest on the
-right), autograd everywhere, straight-through Gumbel as ``hard - soft.detach() + soft``,
+right), autograd everywhere, straight-through Gumbel samples per slot as ``hard - soft.detach() + soft``,
 ``torch.optim.Adam`` in its fused CPU form (the fastest of its three implementations here),
 and the discriminator's parameters switched off with ``requires_grad_(False)`` during the
 generator's update, as the numpy code skips them with ``frozen``.
@@ -212,8 +212,10 @@ class TwinTrainer:
         batch = rng.integers(0, len(data), cfg.batch_size)
         noise = rng.standard_normal((cfg.batch_size, cfg.model.noise_dim), dtype=np.float32)
         x = generator_inputs(data.soprano[batch], data.onset[batch], data.bar_offset[batch], noise)
-        shape = (cfg.batch_size, x.shape[1], N_ACCOMPANIMENT, N_CLASSES)
-        gumbel = nn.gumbel_noise(rng, shape, np.float32)
+        slots = x.shape[1] // cfg.sample_slot_steps
+        gumbel = nn.gumbel_noise(
+            rng, (cfg.batch_size, slots, N_ACCOMPANIMENT, N_CLASSES), np.float32
+        )
         return Batch(
             x=torch.from_numpy(x).to(self.dtype),
             soprano=torch.from_numpy(one_hot(pitch_to_class(data.soprano[batch]))).to(self.dtype),
@@ -225,10 +227,14 @@ class TwinTrainer:
         """One discriminator and one generator update; the same loss components as numpy's."""
         cfg, b = self.config, self.draw_batch(data)
         logits = self.generator(b.x)
-        perturbed = logits + b.gumbel
+        batch, steps = logits.shape[:2]
+        per_slot = cfg.sample_slot_steps  # one pitch per voice per slot, from the mean logits
+        slot_logits = logits.reshape(batch, steps // per_slot, per_slot, *logits.shape[2:])
+        perturbed = slot_logits.mean(dim=2) / cfg.sample_temperature + b.gumbel
         soft = torch.softmax(perturbed / self.tau, dim=-1)
         hard = F.one_hot(perturbed.argmax(dim=-1), N_CLASSES).to(soft.dtype)
-        voices = hard - soft.detach() + soft  # straight through: hard forward, soft backward
+        sample = hard - soft.detach() + soft  # straight through: hard forward, soft backward
+        voices = sample.repeat_interleave(per_slot, dim=1)
         soprano = b.soprano[:, :, None]
         fake = torch.cat([soprano, voices], dim=2)
         real = torch.cat([soprano, F.one_hot(b.targets, N_CLASSES).to(soft.dtype)], dim=2)
