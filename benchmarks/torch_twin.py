@@ -9,8 +9,9 @@ every loss of one training step and every parameter's gradient, on the same inpu
 
 Written as a PyTorch user would: channels-first ``torch.nn.Conv1d`` with ``padding="same"``
 (which pads like the numpy layer: half the receptive field on the left, the rest on the
-right), autograd everywhere, straight-through Gumbel samples per slot as ``hard - soft.detach() + soft``,
-``torch.optim.Adam`` in its fused CPU form (the fastest of its three implementations here),
+right), autograd everywhere, straight-through Gumbel samples (one per eighth-note slot, as
+in the numpy step) as ``hard - soft.detach() + soft``, ``torch.optim.Adam`` in its fused CPU
+form (the fastest of its three implementations here),
 and the discriminator's parameters switched off with ``requires_grad_(False)`` during the
 generator's update, as the numpy code skips them with ``frozen``.
 """
