@@ -262,6 +262,8 @@ def binomial_pmf(k: FloatArray, n: int, p: float) -> FloatArray:
     >>> binomial_pmf(np.array([0.0, 1.0, 2.0]), 2, 0.5).round(15).tolist()
     [0.25, 0.5, 0.25]
     """
+    if k.size > 1 and n <= TABLE_MAX_N and 0.0 < p < 1.0:  # small n: a table is cheaper
+        return pmf_table(n, p)[k.astype(np.intp)]
     if k.size == 1:  # one value: plain floats, no array machinery
         value = float(k.flat[0])
         if 2.0 * (value - n * p) ** 2 > _UNDERFLOW_EXPONENT * n:
@@ -271,3 +273,32 @@ def binomial_pmf(k: FloatArray, n: int, p: float) -> FloatArray:
     needed = 2.0 * (k - n * p) ** 2 <= _UNDERFLOW_EXPONENT * n
     result[needed] = np.exp(binomial_logpmf(k[needed], n, p))
     return result
+
+
+#: Up to this n, :func:`binomial_pmf` of several values reads them from :func:`pmf_table`.
+#: Each step of the table adds at most about 4 rounding errors (4.4e-16 relative), so 1000
+#: steps from the mode stay within 5e-13 of the exact value.
+TABLE_MAX_N = 1000
+
+
+def pmf_table(n: int, p: float) -> FloatArray:
+    """``P(X = j)`` for every j in 0..n, ``0 < p < 1``: outward from the mode by neighbour ratios.
+
+    ``P(j) / P(j - 1) = (n - j + 1) / j * p / (1 - p)``, multiplied up from the mode with one
+    ``cumprod`` each way, then divided by the total so the table sums to 1. Away from the mode
+    every ratio is below 1, so nothing overflows and a value underflows only where the pmf does.
+
+    >>> pmf_table(4, 0.5).tolist()
+    [0.0625, 0.25, 0.375, 0.25, 0.0625]
+    """
+    mode = min(n, math.floor((n + 1) * p))
+    odds = p / (1.0 - p)
+    table = np.empty(n + 1)
+    table[mode] = 1.0
+    above = np.arange(mode + 1, n + 1, dtype=np.float64)
+    table[mode + 1 :] = np.cumprod((n - above + 1) / above * odds)
+    if mode > 0:
+        below = np.arange(mode, 0, -1, dtype=np.float64)  # P(j - 1) from P(j), j = mode .. 1
+        table[mode - 1 :: -1] = np.cumprod(below / ((n - below + 1) * odds))
+    table /= table.sum()
+    return table
