@@ -241,7 +241,7 @@ def bench(session: nox.Session) -> None:
     session.install(*group("build"))
     with tempfile.TemporaryDirectory() as tmp:
         _, wheel = build_dists(session, Path(tmp) / "dist")
-        session.install(f"{wheel}[all]", "scipy", "mpmath", "threadpoolctl", "torch==2.13.0")
+        session.install(f"{wheel}[all]", *group("bench"))
         session.chdir(tmp)  # an empty folder: the wheel is imported, never the source tree
         session.run(
             "python", str(ROOT / "benchmarks" / "run.py"), "--wheel", str(wheel), *session.posargs
