@@ -117,9 +117,23 @@ def bd0(x: FloatArray, mean_hi: float, mean_lo: float = 0.0) -> FloatArray:
     result = np.empty_like(x)
     near = np.abs(diff) < 0.5 * total
     far = ~near
-    result[far] = x[far] * np.log(x[far] / mean_hi) - diff[far]
+    result[far] = x[far] * _log_ratio(x[far], mean_hi) - diff[far]
     result[near] = _bd0_series(x[near], diff[near], total[near])
     return result
+
+
+#: Below this mean, ``x / mean`` can overflow for x up to 10**15 (it is about 1e-294 then):
+#: the log of the ratio is taken as a difference of logs instead.
+_TINY_MEAN = 1e-290
+
+
+def _log_ratio(x: FloatArray, mean: float) -> FloatArray:
+    """``log(x / mean)`` without overflow when ``mean`` is subnormal or nearly so."""
+    if mean < _TINY_MEAN:
+        difference: FloatArray = np.log(x) - math.log(mean)
+        return difference
+    ratio: FloatArray = np.log(x / mean)
+    return ratio
 
 
 def _bd0_series(x: FloatArray, diff: FloatArray, total: FloatArray) -> FloatArray:
@@ -166,6 +180,8 @@ def _bd0_scalar(x: float, mean_hi: float, mean_lo: float) -> float:
     diff = (x - mean_hi) - mean_lo
     total = x + mean_hi
     if abs(diff) >= 0.5 * total:
+        if mean_hi < _TINY_MEAN:
+            return x * (math.log(x) - math.log(mean_hi)) - diff
         return x * math.log(x / mean_hi) - diff
     v = diff / total
     series = diff * v
@@ -206,7 +222,7 @@ def binomial_logpmf_scalar(k: float, n: int, p: float) -> float:
         - _bd0_scalar(k, mean_hi, mean_lo)
         - _bd0_scalar(rest, fail_hi, fail_lo)
     )
-    log_width = 2 * LN_SQRT_2PI + math.log(k) + math.log1p(-k / n)
+    log_width = 2 * LN_SQRT_2PI + math.log(k) + math.log(rest / n)
     return log_ratio - 0.5 * log_width
 
 
@@ -241,7 +257,9 @@ def binomial_logpmf(k: FloatArray, n: int, p: float) -> FloatArray:
         - bd0(x, mean_hi, mean_lo)
         - bd0(rest, fail_hi, fail_lo)
     )
-    log_width = 2 * LN_SQRT_2PI + np.log(x) + np.log1p(-x / n)
+    # log((n - x) / n), not log1p(-x / n): near x = n, x / n has already lost the digits
+    # of 1 - x / n (at n = 10**12, x = n - 1, it is off by 1e-4 of itself).
+    log_width = 2 * LN_SQRT_2PI + np.log(x) + np.log(rest / n)
     result[inside] = log_ratio - 0.5 * log_width
     return result
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import copy
 import math
 import pickle
+import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from binomial_package import Binomial
@@ -121,15 +123,19 @@ def test_pmf_matches_scipy_for_large_n_to_scipys_own_accuracy(n: int, p: float) 
 def _exact_pmf(k: int, n: int, p: float) -> float:
     mpmath = pytest.importorskip("mpmath")
     with mpmath.workdps(40):
-        p_exact = mpmath.mpf(p)  # the float p, exactly
-        log_value = (
-            mpmath.loggamma(n + 1)
-            - mpmath.loggamma(k + 1)
-            - mpmath.loggamma(n - k + 1)
-            + k * mpmath.log(p_exact)
-            + (n - k) * mpmath.log(1 - p_exact)
-        )
-        return float(mpmath.exp(log_value))
+        return float(_exact_pmf_mp(k, n, mpmath.mpf(p)))  # mpf(p): the float p, exactly
+
+
+def _exact_pmf_mp(k: int, n: int, p_exact: Any) -> Any:
+    """The pmf in the current mpmath precision, from log-gamma: no cancellation at any n."""
+    mpmath = pytest.importorskip("mpmath")
+    return mpmath.exp(
+        mpmath.loggamma(n + 1)
+        - mpmath.loggamma(k + 1)
+        - mpmath.loggamma(n - k + 1)
+        + (k * mpmath.log(p_exact) if k else 0)
+        + ((n - k) * mpmath.log1p(-p_exact) if n - k else 0)
+    )
 
 
 @pytest.mark.parametrize("p", [0.5, 0.4, 0.123456789, 0.001, 0.999])
@@ -451,3 +457,124 @@ def test_binomial_pickles_with_every_protocol(protocol: int) -> None:
     with pytest.raises(TypeError):
         restored.data.append("x")  # still validated after the round trip
     assert copy.deepcopy(binomial).to_dict() == binomial.to_dict()
+
+
+# Exact to 1e-12 over the whole parameter space, against 40-digit arithmetic --------------
+
+P_NEAR_1 = 0.999999999999  # 1 - 1e-12, the largest p the accuracy goal covers
+EXACT = settings(max_examples=80, deadline=None, derandomize=True)
+
+
+def _exact_cdf(k: int, n: int, p: float) -> float:
+    """``P(X <= k)`` to 40 digits: the exact pmf at the edge, then neighbour ratios outward."""
+    mpmath = pytest.importorskip("mpmath")
+    with mpmath.workdps(40):
+        p_exact = mpmath.mpf(p)
+        q_exact = 1 - p_exact
+        below = k < n * p  # sum the smaller tail, then take the complement if needed
+        j = k if below else k + 1
+        term = _exact_pmf_mp(j, n, p_exact) if 0 <= j <= n else mpmath.mpf(0)
+        total = term
+        while term > total * mpmath.mpf(10) ** -30 and 0 < j < n:
+            if below:
+                term *= j / (n - j + 1) * q_exact / p_exact
+                j -= 1
+            else:
+                term *= (n - j) / (j + 1) * p_exact / q_exact
+                j += 1
+            total += term
+        return float(total if below else 1 - total)
+
+
+def _log_uniform_p() -> st.SearchStrategy[float]:
+    tiny = st.floats(-300, 0).map(lambda exponent: 10.0**exponent)
+    near_1 = st.floats(-12, -0.3).map(lambda exponent: 1.0 - 10.0**exponent)
+    anywhere = st.floats(1e-300, P_NEAR_1)
+    return (tiny | near_1 | anywhere).filter(lambda p: 1e-300 <= p <= P_NEAR_1)
+
+
+def _log_uniform_n() -> st.SearchStrategy[int]:
+    return st.floats(0, 15).map(lambda exponent: int(10.0**exponent)) | st.integers(1, 10**15)
+
+
+def _k_near(n: int, p: float, where: float, edge: int) -> int:
+    """A k ``where`` standard deviations from the mean, or an edge (0, 1, n - 1, n)."""
+    if edge >= 0:
+        return [0, 1, n - 1, n][edge] if n > 1 else edge % 2 * n
+    sd = math.sqrt(n * p * (1 - p))
+    return min(n, max(0, round(n * p + where * sd)))
+
+
+@EXACT
+@given(_log_uniform_p(), _log_uniform_n(), st.floats(-40, 40), st.integers(-4, 3))
+@example(P_NEAR_1, 10**12, 0.0, 2)  # the reported case: k = n - 1
+@example(P_NEAR_1, 10**15, -3.0, -1)
+@example(P_NEAR_1, 24, 0.0, 0)  # k = 0 at p near 1: (1e-12)**24
+@example(0.999999999, 10**9, 0.0, 2)
+@example(0.999999999, 10**9, -5.0, -1)
+@example(1e-300, 10**15, 0.0, 0)  # p at the bottom of the range
+@example(1e-300, 10**15, 0.0, 1)
+@example(1e-12, 10**15, 10.0, -1)  # the mirror of p near 1
+@example(0.5, 10**15, 37.0, -1)
+@example(0.3, 1, 0.0, 3)  # k = n, n = 1
+@example(0.9, 1000, 0.0, 3)
+def test_pmf_is_within_1e_12_of_40_digit_arithmetic_everywhere(
+    p: float, n: int, where: float, edge: int
+) -> None:
+    k = _k_near(n, p, where, edge)
+    exact = _exact_pmf(k, n, p)
+    assume(exact > 1e-300)
+    binomial = Binomial(p, n)
+    assert binomial.pmf(k) == pytest.approx(exact, rel=1e-12, abs=0)
+    table = binomial.pmf([k, k])  # the array path (a table of the whole pmf for small n)
+    assert table[0] == pytest.approx(exact, rel=1e-12, abs=0)
+
+
+@EXACT
+@given(_log_uniform_p(), _log_uniform_n(), st.floats(-40, 40), st.integers(-4, 3))
+@example(P_NEAR_1, 10**12, 0.0, 2)
+@example(P_NEAR_1, 10**12, -4.0, -1)
+@example(P_NEAR_1, 10**15, -30.0, -1)
+@example(0.999999999, 10**9, -8.0, -1)
+@example(1e-300, 10**15, 0.0, 0)
+@example(0.4, 20, 0.0, 3)
+def test_cdf_is_within_1e_12_of_40_digit_arithmetic_where_it_answers(
+    p: float, n: int, where: float, edge: int
+) -> None:
+    # The exact sum has to walk the values one by one: keep to sd <= 300 for its sake.
+    assume(n * p * (1 - p) <= 9e4)
+    k = _k_near(n, p, where, edge)
+    exact = _exact_cdf(k, n, p)
+    assume(exact > 1e-300)
+    assert Binomial(p, n).cdf(k) == pytest.approx(exact, rel=1e-12, abs=0)
+
+
+def test_the_reported_value_near_p_1() -> None:
+    assert Binomial(P_NEAR_1, 10**12).pmf(10**12 - 1) == pytest.approx(
+        0.36787944108161026, rel=1e-15
+    )
+
+
+# Subnormal p -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("p", [1e-310, 5e-324, 1e-320, 2.2250738585072014e-308])
+def test_subnormal_p_gives_the_same_pmf_on_the_scalar_and_array_paths(p: float) -> None:
+    binomial = Binomial(p, 20)
+    exact = [_exact_pmf(k, 20, p) for k in range(3)]
+    scalars = [binomial.pmf(k) for k in range(3)]
+    arrays = binomial.pmf([0, 1, 2]).tolist()
+    assert scalars[0] == arrays[0] == 1.0
+    # a subnormal result has fewer digits: compare to its own spacing (2**-1074)
+    assert scalars == pytest.approx(exact, rel=1e-12, abs=2 * 5e-324)
+    assert arrays == pytest.approx(exact, rel=1e-12, abs=2 * 5e-324)
+    assert scalars[1] > 0 or exact[1] < 5e-324
+
+
+def test_subnormal_p_samples_and_sums_without_a_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert Binomial(1e-320, 20).sample(5, seed=0).tolist() == [0] * 5
+        assert Binomial(1e-310, 10**15).sample(3, seed=0).tolist() == [0] * 3
+        assert Binomial(1e-310, 20).cdf([0, 1, 20]).tolist() == [1.0, 1.0, 1.0]
+        assert Binomial(1e-320, 20).pmf(1) > 0
