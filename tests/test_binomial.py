@@ -14,8 +14,7 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from binomial_package import Binomial
-from binomial_package._binomial_cdf import MAX_TERMS
+from binomial_package import Binomial, _binomial_cdf
 
 DATA = Path(__file__).parent / "data"
 FAST = settings(max_examples=60, deadline=None)
@@ -185,9 +184,37 @@ def test_cdf_handles_any_real_k_and_refuses_impossible_widths() -> None:
     with pytest.raises(ValueError, match="k must not be NaN"):
         binomial.cdf(math.nan)
     huge = Binomial(0.5, 10**15)
-    with pytest.raises(ValueError, match=f"limit {MAX_TERMS:,}"):
-        huge.cdf(5 * 10**14)
-    assert huge.cdf(-1) == 0.0  # nothing to sum: still answered
+    assert huge.cdf(-1) == 0.0
+    assert huge.cdf(10**15) == 1.0
+
+
+def test_cdf_of_the_widest_binomials_keeps_the_symmetry_exactly() -> None:
+    # For p = 1/2 and even n, P(X <= n/2) = 1/2 + pmf(n/2)/2: a known answer at n = 10**15,
+    # where the window holds 1.2e9 values and the cdf takes its Euler-Maclaurin path.
+    n = 10**15
+    binomial = Binomial(0.5, n)
+    middle = binomial.pmf(n // 2)
+    below, at = binomial.cdf([n // 2 - 1, n // 2]).tolist()
+    assert at == pytest.approx(0.5 + middle / 2, rel=1e-14)
+    assert below == pytest.approx(0.5 - middle / 2, rel=1e-14)
+
+
+@pytest.mark.parametrize("p", [0.5, 0.999])
+def test_cdf_past_the_summation_limit_agrees_with_the_exact_sum(
+    p: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # sd = 10**4 here: the sum of every pmf value is still affordable to compare with,
+    # and the corrections left out of Euler-Maclaurin are below 3e-13 from that sd on.
+    n = round(10**8 / (p * (1 - p)))
+    sd = math.sqrt(n * p * (1 - p))
+    k = np.array([round(n * p + z * sd) for z in (-37, -20, -5, -1, -0.1, 0, 0.3, 1, 5, 20)])
+    summed = Binomial(p, n).cdf(k)
+    monkeypatch.setattr(_binomial_cdf, "MAX_TERMS", 2**16)  # force the smooth path
+    smooth = Binomial(p, n).cdf(k)
+    visible = summed > 1e-300
+    np.testing.assert_allclose(smooth[visible], summed[visible], rtol=1e-12, atol=0)
+    lower = summed < 0.5  # the upper tail keeps its relative accuracy too
+    np.testing.assert_allclose(1 - smooth[~lower], 1 - summed[~lower], rtol=1e-11, atol=1e-17)
 
 
 @pytest.mark.parametrize(
