@@ -164,7 +164,7 @@ def test_binomial_pmf_and_cdf(p: float, n: int, k: Any) -> None:
     mass = fails_clearly(lambda: binomial.pmf(k), "k")
     if mass is not None:
         check_values(mass, k, 0.0, 1.0)
-    probability = fails_clearly(lambda: binomial.cdf(k), "k", "cdf would sum")
+    probability = fails_clearly(lambda: binomial.cdf(k), "k")
     if probability is not None:
         check_values(probability, k, 0.0, 1.0)
 
