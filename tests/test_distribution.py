@@ -282,6 +282,9 @@ def read_in_a_bounded_process(path: str | Path) -> str:
         capture_output=True,
         text=True,
         timeout=60,
+        # One BLAS thread: on a many-core machine its per-thread buffers alone could reach
+        # the address-space limit before the file is even opened.
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
         preexec_fn=limit_memory,
         check=False,
     )
