@@ -39,6 +39,12 @@ def as_float_array(values: object, name: str) -> tuple[FloatArray, bool]:
     Traceback (most recent call last):
     ValueError: x must not contain NaN
     """
+    if isinstance(values, np.ma.MaskedArray):
+        msg = (
+            f"{name} must not be a masked array (its mask would be ignored): "
+            "pass array.compressed() for the unmasked values"
+        )
+        raise TypeError(msg)
     scalar = not isinstance(values, (np.ndarray, list, tuple, range))
     if scalar and (isinstance(values, (bool, np.bool_)) or not isinstance(values, numbers.Real)):
         msg = f"{name} must be a real number or an array of them, not {type(values).__name__}"

@@ -99,7 +99,9 @@ def _split(a: float) -> tuple[float, float]:
     return hi, a - hi
 
 
-def bd0(x: FloatArray, mean_hi: float, mean_lo: float = 0.0) -> FloatArray:
+def bd0(
+    x: FloatArray, mean_hi: float, mean_lo: float = 0.0, shift: FloatArray | float = 0.0
+) -> FloatArray:
     """The deviance ``x log(x/mean) + mean - x`` for ``x > 0`` and ``mean = mean_hi + mean_lo > 0``.
 
     Where the two large terms nearly cancel, Loader's series in ``v = (x - mean) / (x + mean)``
@@ -107,19 +109,35 @@ def bd0(x: FloatArray, mean_hi: float, mean_lo: float = 0.0) -> FloatArray:
     used up to ``|v| < 0.5`` (about 28 terms), because at 0.1 the direct formula still loses
     about a digit, which is 1e-12 of the pmf once the mean is in the tens of thousands.
     Beyond 0.5 (x below a third or above three times the mean) the direct formula is exact
-    to a few rounding errors.
+    to a few rounding errors. The point is ``x + shift``: a whole ``x`` and a small ``shift``
+    give ``x + shift - mean`` exactly where the float ``x + shift`` would be rounded.
 
     >>> bd0(np.array([5.0, 50.0]), 5.0).tolist() == [0.0, 50 * math.log(10) - 45]
     True
     """
-    diff = (x - mean_hi) - mean_lo
+    diff = ((x - mean_hi) - mean_lo) + shift
+    x = x + shift
     total = x + mean_hi
     result = np.empty_like(x)
     near = np.abs(diff) < 0.5 * total
     far = ~near
-    result[far] = x[far] * np.log(x[far] / mean_hi) - diff[far]
+    result[far] = x[far] * _log_ratio(x[far], mean_hi) - diff[far]
     result[near] = _bd0_series(x[near], diff[near], total[near])
     return result
+
+
+#: Below this mean, ``x / mean`` can overflow for x up to 10**15 (it is about 1e-294 then):
+#: the log of the ratio is taken as a difference of logs instead.
+_TINY_MEAN = 1e-290
+
+
+def _log_ratio(x: FloatArray, mean: float) -> FloatArray:
+    """``log(x / mean)`` without overflow when ``mean`` is subnormal or nearly so."""
+    if mean < _TINY_MEAN:
+        difference: FloatArray = np.log(x) - math.log(mean)
+        return difference
+    ratio: FloatArray = np.log(x / mean)
+    return ratio
 
 
 def _bd0_series(x: FloatArray, diff: FloatArray, total: FloatArray) -> FloatArray:
@@ -166,6 +184,8 @@ def _bd0_scalar(x: float, mean_hi: float, mean_lo: float) -> float:
     diff = (x - mean_hi) - mean_lo
     total = x + mean_hi
     if abs(diff) >= 0.5 * total:
+        if mean_hi < _TINY_MEAN:
+            return x * (math.log(x) - math.log(mean_hi)) - diff
         return x * math.log(x / mean_hi) - diff
     v = diff / total
     series = diff * v
@@ -206,7 +226,7 @@ def binomial_logpmf_scalar(k: float, n: int, p: float) -> float:
         - _bd0_scalar(k, mean_hi, mean_lo)
         - _bd0_scalar(rest, fail_hi, fail_lo)
     )
-    log_width = 2 * LN_SQRT_2PI + math.log(k) + math.log1p(-k / n)
+    log_width = 2 * LN_SQRT_2PI + math.log(k) + math.log(rest / n)
     return log_ratio - 0.5 * log_width
 
 
@@ -221,28 +241,46 @@ def binomial_logpmf(k: FloatArray, n: int, p: float) -> FloatArray:
     if p in (0.0, 1.0):
         certain = 0 if p == 0.0 else n
         return np.where(k == certain, 0.0, -np.inf)
-    q_hi = 1.0 - p
-    q_lo = (1.0 - q_hi) - p  # the rounding error of q_hi, exactly: 1 - p == q_hi + q_lo
-    mean_hi, mean_lo = split_product(n, p)
-    fail_hi, fail_lo = split_product(n, q_hi)
-    fail_lo += n * q_lo
     result = np.empty_like(k)
     at_zero = k == 0
     at_n = k == n
     result[at_zero] = n * math.log1p(-p)
     result[at_n] = n * math.log(p)
     inside = ~(at_zero | at_n)
-    x = k[inside]
+    result[inside] = logpmf_inside(k[inside], n, p)
+    return result
+
+
+def logpmf_inside(x: FloatArray, n: int, p: float, shift: FloatArray | float = 0.0) -> FloatArray:
+    """Loader's log-pmf at ``x + shift``, ``0 < x + shift < n``, ``0 < p < 1``: also for real points.
+
+    The formula is that of ``log Gamma``, so it holds between the integers too (for a point
+    that is not whole, it and n minus it must be at least 16); a whole ``x`` and a ``shift``
+    in [0, 1) place the point exactly where ``x + shift`` as one float could not (its spacing
+    is 0.125 at 10**15).
+
+    >>> round(math.exp(float(logpmf_inside(np.array([5.0]), 20, 0.4)[0])), 5)
+    0.07465
+    """
+    q_hi = 1.0 - p
+    q_lo = (1.0 - q_hi) - p  # the rounding error of q_hi, exactly: 1 - p == q_hi + q_lo
+    mean_hi, mean_lo = split_product(n, p)
+    fail_hi, fail_lo = split_product(n, q_hi)
+    fail_lo += n * q_lo
     rest = n - x
+    point = x + shift
+    rest_point = rest - shift
     log_ratio = (
         stirlerr(np.array([float(n)]))[0]
-        - stirlerr(x)
-        - stirlerr(rest)
-        - bd0(x, mean_hi, mean_lo)
-        - bd0(rest, fail_hi, fail_lo)
+        - stirlerr(point)
+        - stirlerr(rest_point)
+        - bd0(x, mean_hi, mean_lo, shift)
+        - bd0(rest, fail_hi, fail_lo, -shift)
     )
-    log_width = 2 * LN_SQRT_2PI + np.log(x) + np.log1p(-x / n)
-    result[inside] = log_ratio - 0.5 * log_width
+    # log((n - x) / n), not log1p(-x / n): near x = n, x / n has already lost the digits
+    # of 1 - x / n (at n = 10**12, x = n - 1, it is off by 1e-4 of itself).
+    log_width = 2 * LN_SQRT_2PI + np.log(point) + np.log(rest_point / n)
+    result: FloatArray = log_ratio - 0.5 * log_width
     return result
 
 

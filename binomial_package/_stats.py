@@ -19,12 +19,15 @@ def checked_data(data: object, *, at_least: int, purpose: str) -> list[float]:
     >>> checked_data([], at_least=1, purpose="a mean")
     Traceback (most recent call last):
     ValueError: data is empty: a mean needs at least 1 value; read a file or set data first
+    >>> checked_data([4], at_least=2, purpose="a sample standard deviation")
+    Traceback (most recent call last):
+    ValueError: data has only 1 value: a sample standard deviation needs at least 2 values; read a file or set data first
     """
     values = [float(value) for value in data_values(data)]
     if len(values) < at_least:
-        found = "empty" if not values else f"has only {len(values)} value"
+        found = "is empty" if not values else f"has only {len(values)} value"
         msg = (
-            f"data is {found}: {purpose} needs at least {at_least} "
+            f"data {found}: {purpose} needs at least {at_least} "
             f"value{'s' if at_least > 1 else ''}; read a file or set data first"
         )
         raise ValueError(msg)

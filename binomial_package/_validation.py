@@ -14,10 +14,14 @@ from __future__ import annotations
 import math
 import numbers
 import sys
-from collections.abc import Callable, Iterable
-from typing import Generic, TypeVar, overload
+from collections.abc import Callable, Iterable, Mapping, MappingView
+from collections.abc import Set as AbstractSet
+from typing import TYPE_CHECKING, Generic, SupportsIndex, TypeVar, overload
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 T = TypeVar("T")
 
@@ -135,16 +139,30 @@ def trials(value: object, name: str) -> int:
 
 
 def flag(value: object, name: str) -> bool:
-    """A bool (or numpy bool); anything else is a TypeError rather than a guess by truthiness.
+    """A bool, a numpy bool, or the int 0 or 1; anything else is refused, not judged by truthiness.
 
-    >>> flag(1, "sample")
+    The course passed ``calculate_stdev(0)`` for the population standard deviation, so the
+    ints 0 and 1 (Python's or numpy's) count as False and True. Strings, floats, None and
+    other ints are refused: ``"False"`` is truthy, and a guess would be a silent wrong answer.
+
+    >>> flag(0, "sample"), flag(1, "sample"), flag(np.bool_(True), "sample")
+    (False, True, True)
+    >>> flag("no", "sample")
     Traceback (most recent call last):
-    TypeError: sample must be True or False, not int
+    TypeError: sample must be True or False (or 1 or 0), not str
+    >>> flag(2, "sample")
+    Traceback (most recent call last):
+    ValueError: sample must be True or False (or 1 or 0), got 2
     """
-    if not isinstance(value, (bool, np.bool_)):
-        msg = f"{name} must be True or False, not {type(value).__name__}"
-        raise TypeError(msg)
-    return bool(value)
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        if value in (0, 1):
+            return bool(value)
+        msg = f"{name} must be True or False (or 1 or 0), got {int(value)}"
+        raise ValueError(msg)
+    msg = f"{name} must be True or False (or 1 or 0), not {type(value).__name__}"
+    raise TypeError(msg)
 
 
 def sample_request(size: object, seed: object) -> tuple[int, np.random.Generator]:
@@ -156,8 +174,14 @@ def sample_request(size: object, seed: object) -> tuple[int, np.random.Generator
     >>> sample_request(3, seed=-1)
     Traceback (most recent call last):
     ValueError: seed must be None, a non-negative int or a numpy Generator (got -1)
+    >>> sample_request(3, seed=True)
+    Traceback (most recent call last):
+    TypeError: seed must be None, a non-negative int or a numpy Generator, not True
     """
     count = whole_number(size, "size", 0, MAX_DRAWS)
+    if isinstance(seed, (bool, np.bool_)):  # numpy would take True as the seed 1
+        msg = f"seed must be None, a non-negative int or a numpy Generator, not {shown(seed)}"
+        raise TypeError(msg)
     try:
         generator = np.random.default_rng(seed)  # type: ignore[arg-type]
     except (TypeError, ValueError) as error:
@@ -166,20 +190,96 @@ def sample_request(size: object, seed: object) -> tuple[int, np.random.Generator
     return count, generator
 
 
-def data_values(value: object, name: str = "data") -> list[int | float]:
-    """A list of finite real numbers (a new list; numpy numbers become Python numbers).
+def data_values(value: object, name: str = "data") -> DataList:
+    """A :class:`DataList` of finite real numbers (numpy numbers become Python numbers).
+
+    The data must come in an order: a list, a tuple, a range, a flat numpy array or an
+    iterator. A set or a dict (or its keys or values) is refused, since its order is not the
+    data's and a set has already dropped repeated values; so is a masked array, whose mask
+    would be lost (pass ``array.compressed()`` to keep only the unmasked values).
 
     >>> data_values((1, 2.5, np.int64(3)))
     [1, 2.5, 3]
     >>> data_values([1, None])
     Traceback (most recent call last):
     TypeError: data[1] must be a real number (int or float), not NoneType
+    >>> data_values({3, 1})
+    Traceback (most recent call last):
+    TypeError: data must be in order (a list, tuple or array), not set: a set or dict has no order of its own
     """
+    if isinstance(value, np.ma.MaskedArray):
+        msg = (
+            f"{name} must not be a masked array (its mask would be ignored): "
+            "pass array.compressed() for the unmasked values"
+        )
+        raise TypeError(msg)
+    if isinstance(value, (AbstractSet, Mapping, MappingView)):
+        msg = (
+            f"{name} must be in order (a list, tuple or array), not {type(value).__name__}: "
+            "a set or dict has no order of its own"
+        )
+        raise TypeError(msg)
     flat = not isinstance(value, np.ndarray) or value.ndim == 1
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable) or not flat:
         msg = f"{name} must be a flat list of numbers, not {type(value).__name__}"
         raise TypeError(msg)
-    return [finite_number(item, f"{name}[{index}]") for index, item in enumerate(value)]
+    return DataList(value, name)
+
+
+class DataList(list):  # type: ignore[type-arg]
+    """A list of finite real numbers that checks every number put into it.
+
+    ``data`` is a plain list in the course (``data.append(5)`` works, and ``data == [1, 2]``
+    compares as a list), so it stays a ``list``; but ``append``, ``extend``, ``insert``,
+    ``+=``, ``*=`` and item or slice assignment check each new value, so a string or a NaN
+    can never get in and break a later calculation or ``to_dict``.
+
+    >>> data = DataList([1, 2])
+    >>> data.append(3.5)
+    >>> data
+    [1, 2, 3.5]
+    >>> data.append("x")
+    Traceback (most recent call last):
+    TypeError: data[3] must be a real number (int or float), not str
+    """
+
+    __slots__ = ("_name",)
+
+    def __init__(self, values: Iterable[object] = (), name: str = "data") -> None:
+        self._name = name
+        super().__init__(self._checked(values, start=0))
+
+    def _checked(self, values: Iterable[object], start: int) -> list[int | float]:
+        return [
+            finite_number(item, f"{self._name}[{index}]")
+            for index, item in enumerate(values, start=start)
+        ]
+
+    def append(self, value: object) -> None:
+        super().append(finite_number(value, f"{self._name}[{len(self)}]"))
+
+    def extend(self, values: Iterable[object]) -> None:
+        super().extend(self._checked(values, start=len(self)))
+
+    def insert(self, index: SupportsIndex, value: object) -> None:
+        super().insert(index, finite_number(value, f"{self._name}[{index}]"))
+
+    def __iadd__(self, values: Iterable[object]) -> Self:  # type: ignore[misc]
+        self.extend(values)
+        return self
+
+    def __setitem__(self, index: SupportsIndex | slice, value: object) -> None:
+        if isinstance(index, slice):
+            if not isinstance(value, Iterable):
+                msg = f"can only assign an iterable of numbers to a slice of {self._name}"
+                raise TypeError(msg)
+            super().__setitem__(index, self._checked(value, start=index.start or 0))
+        else:
+            super().__setitem__(index, finite_number(value, f"{self._name}[{index}]"))
+
+    def __reduce__(self) -> tuple[type[DataList], tuple[list[int | float], str]]:
+        # Rebuilt through __init__, so a pickle edited to hold a string is refused on loading.
+        return type(self), (list(self), self._name)
 
 
 class Checked(Generic[T]):

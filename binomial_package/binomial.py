@@ -14,7 +14,15 @@ from binomial_package._binomial_cdf import binomial_cdf, support_window
 from binomial_package._elementwise import ArrayInput, FloatArray, Scalar, elementwise
 from binomial_package._logpmf import binomial_pmf
 from binomial_package._plotting import PlotPoints, PlottingMixin
-from binomial_package._validation import MAX_TRIALS, Checked, probability, sample_request, trials
+from binomial_package._validation import (
+    MAX_TRIALS,
+    Checked,
+    data_values,
+    probability,
+    sample_request,
+    trials,
+    whole_number,
+)
 from binomial_package.general import Distribution
 
 if TYPE_CHECKING:
@@ -75,7 +83,10 @@ class Binomial(Distribution, PlottingMixin):
         values = _stats.checked_data(self.data, at_least=1, purpose="replace_stats_with_data")
         for index, value in enumerate(values):
             if value not in (0.0, 1.0):
-                msg = f"data[{index}] is {value}: binomial data must be outcomes 0 or 1"
+                msg = (
+                    f"data[{index}] is {value}: binomial data must be outcomes 0 or 1; "
+                    "for counts of successes out of n trials each, use Binomial.from_counts(counts, n)"
+                )
                 raise ValueError(msg)
         self.n = len(values)
         self.p = 1.0 * sum(1 for value in values if value == 1.0) / len(values)
@@ -157,6 +168,42 @@ class Binomial(Distribution, PlottingMixin):
 
     fit = from_data
 
+    @classmethod
+    def from_counts(cls, counts: Iterable[float], n: int) -> Binomial:
+        """A Binomial fitted to counts of successes, each out of the same known ``n`` trials.
+
+        Use it for what ``sample`` returns, or for "3 of 10 seeds sprouted in each tray".
+        ``p`` is the total of the counts over the number of trials, ``len(counts) * n``
+        (correctly rounded), ``n`` is the ``n`` given, and the counts are kept in ``data``.
+        ``from_data`` is the fit for 0/1 outcomes of single trials.
+
+        >>> Binomial.from_counts([3, 5, 4], n=10)
+        mean 4.0, standard deviation 1.5491933384829668, p 0.4, n 10
+        >>> fitted = Binomial.from_counts(Binomial(0.4, 20).sample(1000, seed=7), 20)
+        >>> round(fitted.p, 2), fitted.n
+        (0.4, 20)
+        >>> Binomial.from_counts([3, 11], n=10)
+        Traceback (most recent call last):
+        ValueError: counts[1] is 11: a count must be a whole number of successes in 0..10 (n)
+        """
+        trial_count = whole_number(n, "n", 1, MAX_TRIALS)
+        values = data_values(counts, "counts")
+        if not values:
+            msg = "counts is empty: from_counts needs at least 1 count"
+            raise ValueError(msg)
+        successes = 0
+        for index, value in enumerate(values):
+            if value != math.floor(value) or not 0 <= value <= trial_count:
+                msg = (
+                    f"counts[{index}] is {value}: a count must be a whole number of "
+                    f"successes in 0..{trial_count} (n)"
+                )
+                raise ValueError(msg)
+            successes += int(value)
+        binomial = cls(successes / (len(values) * trial_count), trial_count)
+        binomial.data = values
+        return binomial
+
     def plot_bar(self, ax: Axes | None = None) -> Axes:
         """Bar chart of the expected failures and successes; returns the axes, never shows."""
         axes = self._axes(ax)
@@ -205,7 +252,14 @@ class Binomial(Distribution, PlottingMixin):
         return (self.p, self.n)
 
     def _after_from_dict(self, given: frozenset[str]) -> None:
-        if "mean" not in given:
-            self.calculate_mean()
-        if "stdev" not in given:
-            self.calculate_stdev()
+        # mean and stdev follow from p and n: a dict may leave them out, and one that gives
+        # others (a hand-edited file, a mix-up of two objects) contradicts itself.
+        stated = {"mean": self.mean, "stdev": self.stdev}
+        derived = {"mean": self.calculate_mean(), "stdev": self.calculate_stdev()}
+        for name, formula in (("mean", "n * p"), ("stdev", "sqrt(n * p * (1 - p))")):
+            if name in given and not math.isclose(stated[name], derived[name], rel_tol=1e-9):
+                msg = (
+                    f"Binomial.from_dict: {name} {stated[name]} contradicts p {self.p} and "
+                    f"n {self.n} ({formula} = {derived[name]}): correct it or leave it out"
+                )
+                raise ValueError(msg)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
@@ -50,16 +50,19 @@ class Gaussian(Distribution, PlottingMixin):
         self.mean = _stats.mean(_stats.checked_data(self.data, at_least=1, purpose="a mean"))
         return self.mean
 
-    def calculate_stdev(self, sample: bool = True) -> float:
+    def calculate_stdev(self, sample: bool | Literal[0, 1] = True) -> float:
         """Set ``stdev`` to the standard deviation of ``data`` and return it.
 
-        ``sample=True`` divides by n - 1 (an estimate from a sample), ``False`` by n. As in
-        the course, this also sets ``mean``.
+        ``sample=True`` divides by n - 1 (an estimate from a sample), ``False`` by n; the
+        course's ``1`` and ``0`` (and numpy bools) mean the same, other values are refused.
+        As in the course, this also sets ``mean``.
 
         >>> g = Gaussian()
         >>> g.data = [2, 4, 4, 4, 5, 5, 7, 9]
         >>> g.calculate_stdev(sample=False), g.mean
         (2.0, 5.0)
+        >>> g.calculate_stdev(0)  # the course's spelling of sample=False
+        2.0
         """
         sample = flag(sample, "sample")
         purpose = "a sample standard deviation" if sample else "a standard deviation"
@@ -130,7 +133,7 @@ class Gaussian(Distribution, PlottingMixin):
         return draws
 
     @classmethod
-    def from_data(cls, data: Iterable[float], sample: bool = True) -> Gaussian:
+    def from_data(cls, data: Iterable[float], sample: bool | Literal[0, 1] = True) -> Gaussian:
         """A Gaussian fitted to ``data``, which it keeps (``fit`` is the same method).
 
         >>> Gaussian.from_data([1, 2, 3, 4, 5])

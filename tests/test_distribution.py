@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import doctest
 import json
+import os
+import pickle
+import subprocess
+import sys
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from binomial_package import Binomial, Distribution, Gaussian
+from binomial_package import Binomial, Distribution, Gaussian, _datafile
 
 DATA = Path(__file__).parent / "data"
 COURSE_NUMBERS = [1, 3, 99, 100, 120, 32, 330, 23, 76, 44, 31]
@@ -46,7 +51,6 @@ def test_read_data_file_accepts_a_str_path() -> None:
         (b"\xef\xbb\xbf1\n2\n", [1, 2]),
         (b"  +4 \t\n", [4]),
         (b"3", [3]),
-        (b"", []),
     ],
     ids=[
         "ints-and-floats",
@@ -57,7 +61,6 @@ def test_read_data_file_accepts_a_str_path() -> None:
         "bom",
         "spaces",
         "no-newline",
-        "empty",
     ],
 )
 def test_read_data_file_formats(tmp_path: Path, content: bytes, expected: list[float]) -> None:
@@ -86,9 +89,13 @@ def test_read_data_file_formats(tmp_path: Path, content: bytes, expected: list[f
 def test_a_bad_line_names_the_file_and_line(tmp_path: Path, content: bytes, line: int) -> None:
     path = tmp_path / "bad.txt"
     path.write_bytes(content)
+    refused_leaving_data_as_it_was(path, rf"bad\.txt, line {line}: ")
+
+
+def refused_leaving_data_as_it_was(path: Path, message: str) -> None:
     distribution = Distribution()
     distribution.data = [5]
-    with pytest.raises(ValueError, match=rf"bad\.txt, line {line}: "):
+    with pytest.raises(ValueError, match=message):
         distribution.read_data_file(path)
     assert distribution.data == [5]  # unchanged on error
 
@@ -245,3 +252,212 @@ def test_course_module_names_still_import() -> None:
     assert (OldBinomial, OldGaussian, OldDistribution) == (Binomial, Gaussian, Distribution)
     assert issubclass(Gaussian, Distribution)
     assert issubclass(Binomial, Distribution)
+
+
+# Hostile files: special files, huge and sparse files, numbers that do not fit -----------
+
+SPECIAL_FILE_READER = """
+import sys
+from binomial_package import Distribution
+
+distribution = Distribution()
+try:
+    distribution.read_data_file(sys.argv[1])
+except ValueError as error:
+    print(error)
+else:
+    print("read", len(distribution.data), "numbers")
+"""
+
+
+def read_in_a_bounded_process(path: str | Path) -> str:
+    """Read ``path`` in a child limited to 4 GiB and 60 s, so a reader that never stops fails."""
+    resource = pytest.importorskip("resource")
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (4 * 2**30, 4 * 2**30))
+
+    result = subprocess.run(
+        [sys.executable, "-c", SPECIAL_FILE_READER, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        # One BLAS thread: on a many-core machine its per-thread buffers alone could reach
+        # the address-space limit before the file is even opened.
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+        preexec_fn=limit_memory,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout.strip()
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_devices_are_refused_before_a_byte_is_read(device: str) -> None:
+    if not Path(device).exists():
+        pytest.skip(f"no {device} here")
+    assert read_in_a_bounded_process(device) == (
+        f"{device!r} is a character device, not a regular file: "
+        "give a text file with one number per line"
+    )
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this system")
+    fifo = tmp_path / "numbers.txt"
+    os.mkfifo(fifo)
+    assert read_in_a_bounded_process(fifo) == (
+        f"{str(fifo)!r} is a FIFO (named pipe), not a regular file: "
+        "give a text file with one number per line"
+    )
+
+
+def sparse_file(path: Path, size: int) -> Path:
+    with path.open("wb") as handle:
+        handle.truncate(size)  # a hole: takes no disk space, reads as zero bytes
+    return path
+
+
+def test_a_gigabyte_sparse_file_is_refused_by_its_size_without_reading_it(tmp_path: Path) -> None:
+    path = sparse_file(tmp_path / "sparse.txt", 2**30)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"larger \(1,073,741,824 bytes\) than the"):
+            Distribution().read_data_file(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20
+
+
+def test_a_sparse_file_under_the_limit_is_refused_after_its_first_chunk(tmp_path: Path) -> None:
+    path = sparse_file(tmp_path / "sparse.txt", 200 * 2**20)
+    tracemalloc.start()
+    try:
+        refused_leaving_data_as_it_was(path, r"line 1: longer than 65,536 bytes, so not a number")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20  # streamed: a chunk or two, never the 200 MiB
+
+
+def test_the_byte_limit_holds_while_reading_files_that_report_size_0(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    status = Path("/proc/self/status")
+    if not status.is_file() or status.stat().st_size != 0:
+        pytest.skip("needs Linux's /proc, whose files report size 0")
+    monkeypatch.setattr(_datafile, "MAX_FILE_BYTES", 64)
+    with pytest.raises(ValueError, match=r"/proc/self/status: larger than the 64 bytes a data"):
+        Distribution().read_data_file(status)
+
+
+def test_a_long_line_after_good_ones_is_reported_by_its_number(tmp_path: Path) -> None:
+    path = tmp_path / "long.txt"
+    path.write_bytes(b"1\r\n2\r\n" + b"3" * (_datafile.MAX_LINE_BYTES + 1) + b"\r\n")
+    with pytest.raises(ValueError, match=r"long\.txt, line 3: longer than 65,536 bytes"):
+        Distribution().read_data_file(path)
+
+
+def test_line_breaks_split_across_chunks_keep_the_line_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_datafile, "_CHUNK_BYTES", 3)  # "\r" and "\n" land in different chunks
+    path = tmp_path / "crlf.txt"
+    path.write_bytes(b"12\r\n34\r\n\r\n5.5\r\nsix\r\n")
+    with pytest.raises(ValueError, match=r"crlf\.txt, line 5: 'six' is not a number"):
+        Distribution().read_data_file(path)
+    path.write_bytes(b"12\r\n34\r\r5.5\n")
+    distribution = Distribution()
+    distribution.read_data_file(path)
+    assert distribution.data == [12, 34, 5.5]
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"\n\n", b"# only a comment\n", b"\xef\xbb\xbf"], ids=repr
+)
+def test_a_file_without_numbers_is_an_error_not_empty_data(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "empty.txt"
+    path.write_bytes(content)
+    refused_leaving_data_as_it_was(path, r"empty\.txt: no numbers in the file")
+
+
+def test_numbers_too_small_for_a_float_are_refused_like_numbers_too_large(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.txt"
+    for text in ("1e-400", "-2.5E-330", "0.00000" + "0" * 400 + "1"):
+        path.write_text(f"1\n{text}\n")
+        with pytest.raises(ValueError, match=r"line 2: .* is too small for a float \(it would"):
+            Distribution().read_data_file(path)
+    path.write_text("1e400\n")
+    with pytest.raises(ValueError, match="is too large for a float"):
+        Distribution().read_data_file(path)
+    path.write_text("0e-400\n0.000\n1e-310\n")  # zeros are zeros; a subnormal is not 0
+    distribution = Distribution()
+    distribution.read_data_file(path)
+    assert distribution.data == [0.0, 0.0, 1e-310]
+
+
+# data is a list that checks what is put into it ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda data: data.append("x"),
+            r"data\[2\] must be a real number \(int or float\), not str",
+        ),
+        (lambda data: data.extend([3, None]), r"data\[3\] must be a real number"),
+        (lambda data: data.insert(0, float("nan")), r"data\[0\] must be a number, not NaN"),
+        (lambda data: data.__iadd__([float("inf")]), r"data\[2\] must be finite"),
+        (lambda data: data.__setitem__(1, "2"), r"data\[1\] must be a real number"),
+        (lambda data: data.__setitem__(slice(0, 1), [True]), r"data\[0\] must be a real number"),
+        (lambda data: data.__setitem__(slice(0, 1), 5), "can only assign an iterable"),
+    ],
+    ids=["append", "extend", "insert", "+=", "item", "slice", "slice-of-a-number"],
+)
+def test_changing_data_in_place_is_checked_too(change: Any, message: str) -> None:
+    gaussian = Gaussian()
+    gaussian.data = [1, 2]
+    with pytest.raises((TypeError, ValueError), match=message):
+        change(gaussian.data)
+    assert gaussian.data[:2] == [1, 2]
+    assert json.loads(json.dumps(gaussian.to_dict()))["data"][:2] == [1, 2]
+
+
+def test_data_still_behaves_as_the_course_list() -> None:
+    gaussian = Gaussian()
+    gaussian.data.append(4)
+    gaussian.data += [5.5]
+    gaussian.data.extend(range(2))
+    gaussian.data[0] = 3
+    assert gaussian.data == [3, 5.5, 0, 1]
+    assert isinstance(gaussian.data, list)
+    assert repr(gaussian.data) == "[3, 5.5, 0, 1]"
+    assert type(gaussian.to_dict()["data"]) is list
+    assert gaussian.calculate_mean() == 2.375
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+@pytest.mark.parametrize("original", [Distribution(1, 2), Gaussian(3, 0.5)], ids=repr)
+def test_distributions_pickle_with_every_protocol(original: Distribution, protocol: int) -> None:
+    original.data = [1, 2.5]
+    restored = pickle.loads(pickle.dumps(original, protocol=protocol))
+    assert (type(restored), repr(restored), restored.data) == (
+        type(original),
+        repr(original),
+        [1, 2.5],
+    )
+
+
+def test_a_tampered_pickle_is_checked_on_loading() -> None:
+    tampered = pickle.dumps(Gaussian(1, 2), protocol=0).replace(b"I2\n", b"I-2\n")
+    assert tampered != pickle.dumps(Gaussian(1, 2), protocol=0)
+    with pytest.raises(ValueError, match="stdev must be >= 0"):
+        pickle.loads(tampered)
+
+
+def test_one_value_is_too_few_for_a_sample_stdev_in_plain_words() -> None:
+    with pytest.raises(ValueError, match=r"^data has only 1 value: a sample standard deviation"):
+        Gaussian.from_data([1])
