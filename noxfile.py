@@ -17,6 +17,7 @@ from __future__ import annotations
 import filecmp
 import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -30,6 +31,8 @@ ROOT = Path(__file__).parent.resolve()
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 DIST = ROOT / "dist"
 BUILD_SCRIPT = ROOT / "scripts" / "reproducible_build.py"
+# The oldest Python the pinned Sphinx (the `docs` group) runs on.
+DOCS_PYTHON = (3, 11)
 
 
 def group(name: str) -> list[str]:
@@ -168,6 +171,36 @@ def check(session: nox.Session) -> None:
         sdist, wheel = build_dists(session, Path(tmp))
         session.run("twine", "check", "--strict", str(sdist), str(wheel))
         session.run("check-wheel-contents", str(wheel))
+
+
+@nox.session(default=True)
+def docs(session: nox.Session) -> None:
+    """The documentation site, from docs/ and the docstrings, into build/docs/html/.
+
+    Sphinx with MyST-Parser and autodoc, every warning an error, then every docstring
+    example run against the same installed copy (tests/test_doctests.py). Both run from an
+    empty folder, so they see the installed package, not the source folders. Read the Docs
+    builds the same configuration (.readthedocs.yaml). See docs/documentation.md.
+    """
+    if sys.version_info < DOCS_PYTHON:
+        session.error("the docs need Python 3.11 or newer (Sphinx 9): run nox with a newer Python")
+    schema_check = [req for req in group("workflows") if req.startswith("check-jsonschema")]
+    session.install(f"{ROOT}[all]", *group("docs"), *schema_check)
+    readthedocs = str(ROOT / ".readthedocs.yaml")
+    session.run("check-jsonschema", "--builtin-schema", "vendor.readthedocs", readthedocs)
+    out = ROOT / "build" / "docs"
+    shutil.rmtree(out, ignore_errors=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        session.chdir(tmp)
+        session.run(
+            "python", "-m", "sphinx", "--fail-on-warning", "--keep-going", "--builder", "html",
+            "--doctree-dir", str(out / "doctrees"), str(ROOT / "docs"), str(out / "html"),
+        )  # fmt: skip
+        session.run(
+            "python", "-m", "pytest", "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml"),
+            "-p", "no:cacheprovider", str(ROOT / "tests" / "test_doctests.py"),
+        )  # fmt: skip
+    session.log(f"the site: {out / 'html' / 'index.html'}")
 
 
 @nox.session(default=False)
