@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 import nox
+from nox.command import CommandFailed
 
 nox.needs_version = ">=2025.5.1"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -237,9 +238,34 @@ def publish(session: nox.Session) -> None:
     empties the local index first. See docs/publishing.md.
     """
     session.install(*group("publish"))
-    session.run(
-        "python", str(ROOT / "scripts" / "publish.py"), "--project", str(ROOT), *session.posargs
-    )
+    try:
+        session.run(
+            "python", str(ROOT / "scripts" / "publish.py"), "--project", str(ROOT),
+            *session.posargs,
+            interrupt_timeout=60,  # on Ctrl-C, time for the script to stop its local index
+        )  # fmt: skip
+    except CommandFailed as failure:
+        status = publish_status(failure)
+        if status is None:
+            raise
+        session.log(f"scripts/publish.py exited with status {status}: nox exits with it too")
+        raise SystemExit(status) from None
+
+
+# The exit statuses of scripts/publish.py that tell a caller what happened (2 refused, 3 the
+# version is already on the index, 130 interrupted). nox ends with 1 whatever a command
+# returned, so the publish session re-raises these as SystemExit, which nox lets through:
+# `nox -s publish` then exits with the script's status (and runs no session after it).
+PUBLISH_STATUSES = frozenset({2, 3, 130})
+
+
+def publish_status(failure: CommandFailed) -> int | None:
+    """The script's exit status if it is one of PUBLISH_STATUSES, else None."""
+    status = getattr(failure, "return_code", None)  # set by newer nox
+    if status is None:  # older nox only says "Returned code N"
+        found = re.fullmatch(r"Returned code (-?\d+)", str(failure.reason or ""))
+        status = int(found.group(1)) if found else None
+    return status if status in PUBLISH_STATUSES else None
 
 
 @nox.session(default=False)
