@@ -17,10 +17,12 @@ from __future__ import annotations
 import filecmp
 import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 import nox
+from nox.command import CommandFailed
 
 nox.needs_version = ">=2025.5.1"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -30,6 +32,8 @@ ROOT = Path(__file__).parent.resolve()
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 DIST = ROOT / "dist"
 BUILD_SCRIPT = ROOT / "scripts" / "reproducible_build.py"
+# The oldest Python the pinned Sphinx (the `docs` group) runs on.
+DOCS_PYTHON = (3, 11)
 
 
 def group(name: str) -> list[str]:
@@ -170,6 +174,36 @@ def check(session: nox.Session) -> None:
         session.run("check-wheel-contents", str(wheel))
 
 
+@nox.session(default=True)
+def docs(session: nox.Session) -> None:
+    """The documentation site, from docs/ and the docstrings, into build/docs/html/.
+
+    Sphinx with MyST-Parser and autodoc, every warning an error, then every docstring
+    example run against the same installed copy (tests/test_doctests.py). Both run from an
+    empty folder, so they see the installed package, not the source folders. Read the Docs
+    builds the same configuration (.readthedocs.yaml). See docs/documentation.md.
+    """
+    if sys.version_info < DOCS_PYTHON:
+        session.error("the docs need Python 3.11 or newer (Sphinx 9): run nox with a newer Python")
+    schema_check = [req for req in group("workflows") if req.startswith("check-jsonschema")]
+    session.install(f"{ROOT}[all]", *group("docs"), *schema_check)
+    readthedocs = str(ROOT / ".readthedocs.yaml")
+    session.run("check-jsonschema", "--builtin-schema", "vendor.readthedocs", readthedocs)
+    out = ROOT / "build" / "docs"
+    shutil.rmtree(out, ignore_errors=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        session.chdir(tmp)
+        session.run(
+            "python", "-m", "sphinx", "--fail-on-warning", "--keep-going", "--builder", "html",
+            "--doctree-dir", str(out / "doctrees"), str(ROOT / "docs"), str(out / "html"),
+        )  # fmt: skip
+        session.run(
+            "python", "-m", "pytest", "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml"),
+            "-p", "no:cacheprovider", str(ROOT / "tests" / "test_doctests.py"),
+        )  # fmt: skip
+    session.log(f"the site: {out / 'html' / 'index.html'}")
+
+
 @nox.session(default=False)
 def build(session: nox.Session) -> None:
     """Build the sdist and the wheel into dist/, reproducibly."""
@@ -204,9 +238,34 @@ def publish(session: nox.Session) -> None:
     empties the local index first. See docs/publishing.md.
     """
     session.install(*group("publish"))
-    session.run(
-        "python", str(ROOT / "scripts" / "publish.py"), "--project", str(ROOT), *session.posargs
-    )
+    try:
+        session.run(
+            "python", str(ROOT / "scripts" / "publish.py"), "--project", str(ROOT),
+            *session.posargs,
+            interrupt_timeout=60,  # on Ctrl-C, time for the script to stop its local index
+        )  # fmt: skip
+    except CommandFailed as failure:
+        status = publish_status(failure)
+        if status is None:
+            raise
+        session.log(f"scripts/publish.py exited with status {status}: nox exits with it too")
+        raise SystemExit(status) from None
+
+
+# The exit statuses of scripts/publish.py that tell a caller what happened (2 refused, 3 the
+# version is already on the index, 130 interrupted). nox ends with 1 whatever a command
+# returned, so the publish session re-raises these as SystemExit, which nox lets through:
+# `nox -s publish` then exits with the script's status (and runs no session after it).
+PUBLISH_STATUSES = frozenset({2, 3, 130})
+
+
+def publish_status(failure: CommandFailed) -> int | None:
+    """The script's exit status if it is one of PUBLISH_STATUSES, else None."""
+    status = getattr(failure, "return_code", None)  # set by newer nox
+    if status is None:  # older nox only says "Returned code N"
+        found = re.fullmatch(r"Returned code (-?\d+)", str(failure.reason or ""))
+        status = int(found.group(1)) if found else None
+    return status if status in PUBLISH_STATUSES else None
 
 
 @nox.session(default=False)

@@ -17,8 +17,13 @@ The local index keeps what it receives in ``.local-index/`` between runs, as a r
 does, so a second rehearsal of the same version is refused just like a second upload to
 TestPyPI. Bump the version, or pass ``--fresh-index`` to start the local index empty.
 
-Exit status: 0 done, 1 a step failed, 2 refused before building (credentials, tree, tag,
-options), 3 the version is already on the index, 130 interrupted.
+The local index runs under ``scripts/local_index_server.py``, which stops it when this script
+exits, however it exits (``kill -9`` included). Its upload password is random, made for each run,
+and its password file (mode 0600) is deleted when it stops: no hash of your token is ever written.
+
+Exit status: 0 done, 1 a step failed, 2 refused (before building: credentials, tree, tag,
+options; or the local index's port is already in use), 3 the version is already on the
+index, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -49,7 +54,8 @@ else:
     import tomli as tomllib
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import reproducible_build  # a sibling module, found through the line above
+import local_index_server  # sibling modules, found through the line above
+import reproducible_build
 
 EXIT_FAILED = 1
 EXIT_REFUSED = 2
@@ -313,20 +319,37 @@ def strict_checks(dists: Sequence[Path], project: Project, reporter: Reporter) -
 # ---------------------------------------------------------------- the local index
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+def free_port(port: int = 0) -> int:
+    """``port`` if nothing on 127.0.0.1 holds it (0: any free port); refuse a port in use."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOCAL_HOST, 0))
+        try:
+            sock.bind((LOCAL_HOST, port))
+        except OSError:
+            raise StepFailed(port_in_use(port), EXIT_REFUSED) from None
         return int(sock.getsockname()[1])
 
 
-def write_htpasswd(path: Path, password: str) -> None:
-    """An Apache htpasswd file (apr1 hash) that lets ``__token__`` upload with ``password``."""
-    from passlib.apache import HtpasswdFile
+def port_in_use(port: int) -> str:
+    """The one line that says the local index cannot have ``port``, and what to do."""
+    return (
+        f"port {port} on {LOCAL_HOST} is already in use by another program, so the local index "
+        f"cannot listen there: stop that program, pass another --index-port, or leave "
+        f"--index-port out to take any free port"
+    )
 
-    htpasswd = HtpasswdFile(str(path), new=True, default_scheme="apr_md5_crypt")
-    htpasswd.set_password(TOKEN_USERNAME, password)
-    htpasswd.save()
+
+def write_htpasswd(path: Path, password: str) -> None:
+    """An htpasswd file (apr1 hash), readable by its owner only, for ``__token__``:``password``.
+
+    The file is created afresh with mode 0600 before anything is written to it.
+    """
+    from passlib.hash import apr_md5_crypt
+
+    line = f"{TOKEN_USERNAME}:{apr_md5_crypt.hash(password)}\n".encode()
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(line)
 
 
 @dataclass
@@ -334,6 +357,7 @@ class LocalIndex:
     """A running pypiserver: where it listens, its process, and where it keeps files."""
 
     url: str
+    port: int
     process: subprocess.Popen[bytes]
     packages: Path
     log: Path
@@ -342,6 +366,8 @@ class LocalIndex:
 def _wait_until_ready(index: LocalIndex, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if index.process.poll() == local_index_server.EXIT_PORT_IN_USE:
+            raise StepFailed(port_in_use(index.port), EXIT_REFUSED)
         if index.process.poll() is not None:
             log = index.log.read_text(encoding="utf-8", errors="replace")[-2000:]
             msg = f"the local index stopped at start-up (exit {index.process.returncode}):\n{log}"
@@ -359,6 +385,8 @@ def _wait_until_ready(index: LocalIndex, timeout: float = 20.0) -> None:
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:
     """Stop a child by its own PID: SIGTERM (TerminateProcess on Windows), then SIGKILL."""
+    if process.stdin is not None:
+        process.stdin.close()  # the local index's watchdog stops it when this pipe closes
     if process.poll() is None:
         process.terminate()
         try:
@@ -369,11 +397,12 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def local_index(folder: Path, password: str, reporter: Reporter) -> Iterator[LocalIndex]:
+def local_index(folder: Path, password: str, port: int, reporter: Reporter) -> Iterator[LocalIndex]:
     """Start pypiserver on 127.0.0.1 with password uploads and no fallback; always stop it.
 
     One ``try`` covers everything from the moment the process exists, so an interruption at
-    any point (even between two steps) still stops it.
+    any point (even between two steps) still stops it; ``local_index_server.py`` stops it
+    too if this process dies without running any ``finally``. ``port`` 0 takes a free port.
     """
     packages = folder / "packages"
     packages.mkdir(parents=True, exist_ok=True)
@@ -383,9 +412,10 @@ def local_index(folder: Path, password: str, reporter: Reporter) -> Iterator[Loc
     try:
         with reporter.step("index") as did:
             write_htpasswd(htpasswd, password)
-            port = free_port()
+            port = free_port(port)
             command = [
-                sys.executable, "-m", "pypiserver", "run",
+                sys.executable, local_index_server.__file__, "--parent", str(os.getpid()),
+                "--password-file", str(htpasswd), "--port", str(port), "--", "run",
                 "--host", LOCAL_HOST, "--port", str(port),
                 "--disable-fallback",  # never send pip elsewhere for a name it lacks
                 "--authenticate", "update", "--passwords", str(htpasswd),
@@ -400,10 +430,14 @@ def local_index(folder: Path, password: str, reporter: Reporter) -> Iterator[Loc
             with log.open("wb") as log_file:
                 started.append(
                     subprocess.Popen(  # type: ignore[call-overload]
-                        command, stdout=log_file, stderr=subprocess.STDOUT, **extra
+                        command,
+                        stdin=subprocess.PIPE,  # its watchdog: closed when this process ends
+                        stdout=log_file,
+                        stderr=subprocess.STDOUT,
+                        **extra,
                     )
                 )
-            index = LocalIndex(f"http://{LOCAL_HOST}:{port}/", started[0], packages, log)
+            index = LocalIndex(f"http://{LOCAL_HOST}:{port}/", port, started[0], packages, log)
             did.append(f"pypiserver listening on {index.url} (pid {started[0].pid}),")
             did.append(f"files in {packages}")
             _wait_until_ready(index)
@@ -565,6 +599,7 @@ class Options:
     project: Path
     dist: Path | None
     index_dir: Path | None
+    index_port: int
     fresh_index: bool
     allow_dirty: bool
     extras: str
@@ -622,6 +657,8 @@ def publish(options: Options, reporter: Reporter) -> None:
             did.append(f"token for {label} found in {source};")
         did.append(check_tree(project.root, options.target, allow_dirty=options.allow_dirty) + ";")
         did.append(check_tag(project, options.target, os.environ))
+        if options.index_port:
+            free_port(options.index_port)
     dists = build_or_collect(options, project, reporter)
     with reporter.step("check") as did:
         strict_checks(dists, project, reporter)
@@ -639,9 +676,11 @@ def publish(options: Options, reporter: Reporter) -> None:
     folder = options.index_dir or project.root / LOCAL_INDEX_DIR
     if options.fresh_index:
         shutil.rmtree(folder / "packages", ignore_errors=True)
-    password = os.environ.get("TWINE_PASSWORD") or secrets.token_urlsafe(32)
+    # A password made for this run alone, never the user's token: no hash of a real token is
+    # ever written, and any TWINE_PASSWORD, however long, plays no part here.
+    password = secrets.token_urlsafe(32)
     reporter.secrets.append(password)
-    with local_index(folder, password, reporter) as index:
+    with local_index(folder, password, options.index_port, reporter) as index:
         with reporter.step("upload") as did:
             exists = any((index.packages / p.name).exists() for p in dists)
             upload(
@@ -670,6 +709,10 @@ def parse_args(argv: Sequence[str]) -> Options:
         "--index-dir", type=Path, help=f"local index folder (default: {LOCAL_INDEX_DIR}/)"
     )
     parser.add_argument(
+        "--index-port", type=int, default=0, metavar="PORT",
+        help="the local index's port on 127.0.0.1 (default: any free port)",
+    )  # fmt: skip
+    parser.add_argument(
         "--fresh-index", action="store_true", help="empty the local index before uploading"
     )
     parser.add_argument(
@@ -688,13 +731,16 @@ def parse_args(argv: Sequence[str]) -> Options:
     if args.print_upload_url:
         print(f"upload-url={upload_url(args.print_upload_url)}")
         raise SystemExit(0)
-    if args.target != "local" and (args.fresh_index or args.index_dir):
-        parser.error("--fresh-index and --index-dir apply to the local target only")
+    if args.target != "local" and (args.fresh_index or args.index_dir or args.index_port):
+        parser.error("--fresh-index, --index-dir and --index-port apply to the local target only")
+    if not 0 <= args.index_port <= 65535:
+        parser.error(f"--index-port must be a TCP port from 1 to 65535, not {args.index_port}")
     return Options(
         target=args.target,
         project=args.project.resolve(),
         dist=args.dist.resolve() if args.dist else None,
         index_dir=args.index_dir.resolve() if args.index_dir else None,
+        index_port=args.index_port,
         fresh_index=args.fresh_index,
         allow_dirty=args.allow_dirty,
         extras=args.extras,
