@@ -182,6 +182,9 @@ def _check_directory_size(where: Path, handle: BinaryIO) -> None:
 def _members(where: Path, archive: zipfile.ZipFile) -> dict[str, _Member]:
     """Every member's directory entry and ``.npy`` header, checked; nothing is inflated yet."""
     infos = archive.infolist()
+    if len(infos) > MAX_MEMBERS:  # the end record can understate what the directory holds
+        msg = f"{where} holds {len(infos)} members, more than the {MAX_MEMBERS} of a checkpoint: use a file gan-music wrote"
+        raise CheckpointError(msg)
     total = sum(info.file_size for info in infos)
     if total > MAX_INFLATED_BYTES:
         msg = (

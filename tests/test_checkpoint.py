@@ -262,3 +262,15 @@ def test_many_members_are_refused_before_the_directory_is_read(tmp_path: Path) -
     save_checkpoint(path, kind="model", config="{}", arrays=arrays)
     with pytest.raises(CheckpointError, match=f"lists {MAX_MEMBERS + 4} members"):
         load_checkpoint(path)
+
+
+def test_an_end_record_that_understates_the_members_is_caught(tmp_path: Path) -> None:
+    path = tmp_path / "many.npz"
+    arrays = {f"a{index}": np.zeros(1) for index in range(MAX_MEMBERS + 1)}
+    save_checkpoint(path, kind="model", config="{}", arrays=arrays)
+    data = bytearray(path.read_bytes())
+    end = data.rindex(b"PK\x05\x06")
+    data[end + 8 : end + 12] = (3).to_bytes(2, "little") * 2  # claims 3 members
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=f"holds {MAX_MEMBERS + 4} members"):
+        load_checkpoint(path)
