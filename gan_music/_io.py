@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from gan_music.errors import GanMusicError, OutputError
 
@@ -31,7 +33,58 @@ def check_input_path(
     if source.is_dir():
         msg = f"{source} is a folder: give {kind}"
         raise error(msg)
+    if not source.is_file():
+        raise error(_not_regular(source, kind))
     return source
+
+
+def _not_regular(source: Path, kind: str) -> str:
+    return f"{source} is not a regular file (a device, a pipe or a socket): give {kind}"
+
+
+def open_input(
+    path: str | os.PathLike[str], *, kind: str, limit: int, error: type[GanMusicError]
+) -> BinaryIO:
+    """Open a regular file of at most ``limit`` bytes for reading; raise ``error`` if it is not one.
+
+    The file is opened without blocking, so a FIFO swapped in after :func:`check_input_path`
+    cannot hang the program, and checked again on the open descriptor (devices report a size
+    of 0, so the size alone proves nothing).
+    """
+    source = check_input_path(path, kind=kind, error=error)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(source, flags)
+    except OSError as failure:
+        msg = f"{source} cannot be read ({failure.strerror}): check its permissions"
+        raise error(msg) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise error(_not_regular(source, kind))
+    if info.st_size > limit:
+        os.close(fd)
+        raise error(_too_big(source, kind, limit))
+    return os.fdopen(fd, "rb")
+
+
+def read_input(
+    path: str | os.PathLike[str], *, kind: str, limit: int, error: type[GanMusicError]
+) -> bytes:
+    """The bytes of a regular file, never more than ``limit`` whatever its size claims."""
+    with open_input(path, kind=kind, limit=limit, error=error) as handle:
+        try:
+            data = handle.read(limit + 1)
+        except OSError as failure:
+            msg = f"{path} cannot be read ({failure.strerror}): check the file"
+            raise error(msg) from None
+    if len(data) > limit:
+        raise error(_too_big(Path(path), kind, limit))
+    return data
+
+
+def _too_big(source: Path, kind: str, limit: int) -> str:
+    return f"{source} is larger than {limit // 2**20} MB, the limit for {kind}: give a smaller file"
 
 
 def check_output_path(path: str | os.PathLike[str], *, force: bool = False) -> Path:

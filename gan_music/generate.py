@@ -156,7 +156,9 @@ def _shipped_model() -> Harmoniser:
 
 
 def _load(path: Path) -> Harmoniser:
-    checkpoint = load_checkpoint(path)
+    from gan_music.train import checkpoint_members
+
+    checkpoint = load_checkpoint(path, expect=checkpoint_members)
     prefix = "g/" if checkpoint.kind == "model" else "ema/"
     return Harmoniser(generator_from(checkpoint, prefix))
 

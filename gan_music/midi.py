@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gan_music._io import atomic_path, check_input_path
+from gan_music._io import atomic_path, read_input
 from gan_music.errors import MidiError
 from gan_music.pianoroll import REST, STEPS_PER_BAR, STEPS_PER_BEAT, VOICES, Score
 
@@ -43,7 +43,8 @@ MetaEvent = tuple[int, str, dict[str, Any]]  #: (tick, mido meta type, its attri
 
 DRUM_CHANNEL = 9  #: General MIDI channel 10, counted from 0
 KEPT_META = ("set_tempo", "time_signature", "key_signature")
-MAX_FILE_BYTES = 64 * 2**20  #: a melody of several hours is well under a megabyte
+MAX_FILE_BYTES = 2 * 2**20  #: a melody of several hours is well under a megabyte
+MAX_EVENTS = 250_000  #: messages in all tracks; each costs mido about 0.1 ms to read and write
 MAX_STEPS = 400_000  #: about 28 hours at quarter = 60: more is a damaged or wrong file
 CHOIR_PROGRAM = 52  #: General MIDI "Choir Aahs" (program 53 counted from 1)
 MELODY_VELOCITY = 80  #: for melodies made here (the example, write_score)
@@ -252,16 +253,9 @@ def example_melody() -> Melody:
 
 def _load(source: Path) -> Any:
     """Parse ``source`` with mido, turning every way a file can be bad into a MidiError."""
-    check_input_path(source, kind="a MIDI file", error=MidiError)
-    try:
-        size = source.stat().st_size
-        if size > MAX_FILE_BYTES:
-            msg = f"{source} is {size // 2**20} MB, too big for a melody: give a smaller MIDI file"
-            raise MidiError(msg)
-        data = _unwrap_riff(source.read_bytes())
-    except OSError as error:
-        msg = f"{source} cannot be read ({error.strerror}): check its permissions"
-        raise MidiError(msg) from None
+    data = _unwrap_riff(
+        read_input(source, kind="a MIDI file", limit=MAX_FILE_BYTES, error=MidiError)
+    )
     if not data.startswith(b"MThd"):
         msg = f"{source} is not a MIDI file (no 'MThd' header): give a standard MIDI file (.mid)"
         raise MidiError(msg)
@@ -274,8 +268,21 @@ def _load(source: Path) -> Any:
             f"{source} is damaged or truncated ({reason}): export it again from your music program"
         )
         raise MidiError(msg) from None
+    events = sum(len(track) for track in midi.tracks)
+    if events > MAX_EVENTS:
+        msg = (
+            f"{source} holds {events} MIDI events, more than the {MAX_EVENTS} accepted: "
+            "remove controller or tempo data you do not need, or split the file"
+        )
+        raise MidiError(msg)
     if midi.type == 2:
         msg = f"{source} is a type 2 MIDI file (separate patterns): save it as type 0 or 1"
+        raise MidiError(msg)
+    if midi.ticks_per_beat == 0:
+        msg = (
+            f"{source} says its ticks per beat is 0 (the MThd header's division), so no note "
+            "has a length: the file is damaged; export it again from your music program"
+        )
         raise MidiError(msg)
     if not 0 < midi.ticks_per_beat < 0x8000:
         msg = f"{source} counts time in SMPTE frames, not beats: save it with a tempo-based clock"
@@ -295,11 +302,16 @@ def _parse(midi: Any) -> tuple[list[list[TickNote]], list[MetaEvent], int, int]:
     """Per track its notes; the kept meta events; the file's length in ticks; drum notes seen."""
     tracks: list[list[TickNote]] = []
     meta: list[MetaEvent] = []
+    seen: set[tuple[int, str, tuple[tuple[str, Any], ...]]] = set()
     end_tick = drums = 0
     for track in midi.tracks:
         notes, track_meta, track_end, track_drums = _track_notes(track)
         tracks.append(notes)
-        meta.extend(event for event in track_meta if event not in meta)
+        for event in track_meta:  # the same event in several tracks is kept once, the first time
+            key = (event[0], event[1], tuple(sorted(event[2].items())))
+            if key not in seen:
+                seen.add(key)
+                meta.append(event)
         end_tick = max(end_tick, track_end)
         drums += track_drums
     meta.sort(key=lambda event: event[0])

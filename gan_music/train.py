@@ -47,9 +47,16 @@ from numpy.typing import NDArray
 
 from gan_music import nn
 from gan_music._io import atomic_path, remove_stale_temporaries
-from gan_music.checkpoint import Checkpoint, check_shapes, load_checkpoint, save_checkpoint
+from gan_music.checkpoint import (
+    Checkpoint,
+    Members,
+    check_shapes,
+    load_checkpoint,
+    save_checkpoint,
+)
 from gan_music.dataset import one_hot, pitch_to_class
 from gan_music.errors import CheckpointError, GanMusicError
+from gan_music.limits import model_config_from_json, train_values_from_json
 from gan_music.models import (
     Discriminator,
     Generator,
@@ -278,6 +285,22 @@ class Trainer:
             raise CheckpointError(msg)
 
 
+def checkpoint_members(where: Path, kind: str, config: str) -> Members:
+    """Every array a ``kind`` checkpoint of ``config`` holds: the ``expect`` of load_checkpoint.
+
+    The configuration is checked against :mod:`gan_music.limits` before any network is built.
+    """
+    model = model_config_from_json(config, where=where)
+    if kind == "model":
+        generator = Generator(model, rng=np.random.default_rng(0))
+        return {f"g/{name}": (p.shape, False) for name, p in generator.named_parameters().items()}
+    arrays = Trainer(TrainConfig(model=model), seed=0).state_arrays()
+    return {  # the loss history grows with the run
+        name: (None if name == "history" else value.shape, value.dtype.kind == "U")
+        for name, value in arrays.items()
+    }
+
+
 def _strip(arrays: dict[str, NDArray[Any]], prefix: str) -> dict[str, NDArray[Any]]:
     return {name[len(prefix) :]: value for name, value in arrays.items() if name.startswith(prefix)}
 
@@ -316,11 +339,13 @@ def _resume(run_dir: Path) -> Trainer:
     if not path.exists():
         msg = f"nothing to resume: {path} does not exist; start without --resume"
         raise GanMusicError(msg)
-    checkpoint = load_checkpoint(path, kinds=("training",))
+    checkpoint = load_checkpoint(path, kinds=("training",), expect=checkpoint_members)
     checkpoint.require(["train_config"])
+    model = model_config_from_json(checkpoint.config, where=path)
+    schedule = str(checkpoint.arrays["train_config"])
+    train_values_from_json(schedule, where=path)
     try:
-        model = ModelConfig.from_json(checkpoint.config)
-        config = TrainConfig.from_json(str(checkpoint.arrays["train_config"]), model)
+        config = TrainConfig.from_json(schedule, model)
     except (ValueError, TypeError, KeyError) as error:
         msg = f"{path}: unreadable configuration ({error}): the checkpoint is damaged"
         raise CheckpointError(msg) from None
