@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from gan_music._io import check_output_path
+from gan_music._io import atomic_group, check_output_paths
 from gan_music.errors import GanMusicError
 
 if TYPE_CHECKING:
@@ -28,17 +28,27 @@ EXIT_INTERRUPTED = 130
 def _generate(args: argparse.Namespace) -> int:
     from gan_music import midi
     from gan_music.generate import load_model
+    from gan_music.train import check_seed
 
+    if args.seed is not None:
+        check_seed(args.seed)
     # Check every output path before any work, so a mistake costs nothing.
-    out = check_output_path(args.out, force=args.force)
-    plot_path = check_output_path(args.plot, force=args.force) if args.plot else None
+    out, *others = check_output_paths(
+        [args.out, *([args.plot] if args.plot else [])], force=args.force
+    )
+    plot_path = others[0] if others else None
     _require("mido", "midi", "to read and write MIDI files")
     if plot_path is not None:
         _require("matplotlib", "plot", "for --plot")
+        from gan_music import plot
+
+        plot.check_picture_path(plot_path)
 
     melody = midi.read_melody(args.melody) if args.melody else midi.example_melody()
     if melody.was_polyphonic:
         _say(f"{args.melody} has several notes at once: harmonising its top line")
+    if plot_path is not None:
+        plot.check_plot_length(melody.to_score().n_steps, melody.steps_per_bar)
     model = load_model(args.checkpoint)
     harmony = model.harmonise(
         melody.to_score(),
@@ -48,15 +58,15 @@ def _generate(args: argparse.Namespace) -> int:
     )
     figure = None
     if plot_path is not None:
-        from gan_music import plot
-
         figure = plot.plot_pianoroll(harmony, title=out.stem)
-    midi.write_harmony(out, melody, harmony.voices(1, 2, 3), force=args.force)
+    with atomic_group() as outputs:  # both files or neither
+        with outputs.path(out, force=args.force) as tmp:
+            midi.write_harmony(tmp, melody, harmony.voices(1, 2, 3), force=True)
+        if figure is not None and plot_path is not None:
+            with outputs.path(plot_path, force=args.force) as tmp:
+                plot.write_png(figure, tmp)
     _say(f"wrote {out} ({harmony.n_steps} sixteenths, 4 voices)")
-    if figure is not None and plot_path is not None:
-        from gan_music import plot
-
-        plot.save_figure(figure, plot_path, force=args.force)
+    if plot_path is not None:
         _say(f"wrote {plot_path}")
     return 0
 
@@ -94,13 +104,17 @@ def _minutes(seconds: float) -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from gan_music.train import train
+    from gan_music._lock import check_unlocked
+    from gan_music.train import LOCK_NAME, LOSS_PICTURE_NAME, train
 
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
         msg = f"{out_dir} is a file: --out takes a folder for the run"
         raise GanMusicError(msg)
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not args.resume and not args.force:
+    if out_dir.is_dir():
+        check_unlocked(out_dir, LOCK_NAME)  # "in use by pid ..." before "already holds a run"
+    held = out_dir.is_dir() and any(entry.name != LOCK_NAME for entry in out_dir.iterdir())
+    if held and not args.resume and not args.force:
         msg = (
             f"{out_dir} already holds a run: pass --resume to continue it or --force to start over"
         )
@@ -110,9 +124,16 @@ def _train(args: argparse.Namespace) -> int:
         raise GanMusicError(msg)
     started = time.perf_counter()
     result = train(
-        out_dir, steps=args.steps, seed=args.seed, resume=args.resume, on_step=ProgressBar()
+        out_dir,
+        steps=args.steps,
+        seed=args.seed,
+        resume=args.resume,
+        force=args.force,
+        on_step=ProgressBar(),
     )
-    _say(f"trained {result.steps} steps in {_minutes(time.perf_counter() - started)}")
+    in_all = f" ({result.steps} in all)" if result.steps != result.steps_this_call else ""
+    took = _minutes(time.perf_counter() - started)
+    _say(f"trained {result.steps_this_call} steps{in_all} in {took}")
     _say(f"model: {result.model_path}")
     _say(f"losses: {result.losses_path}")
     if importlib.util.find_spec("matplotlib") is None:
@@ -120,7 +141,7 @@ def _train(args: argparse.Namespace) -> int:
         return 0
     from gan_music import plot
 
-    picture = out_dir / "losses.png"
+    picture = out_dir / LOSS_PICTURE_NAME
     plot.save_figure(plot.plot_losses(result.losses_path), picture, force=True)
     _say(f"loss curves: {picture}")
     return 0
@@ -129,7 +150,9 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from gan_music.evaluate import evaluate
     from gan_music.generate import load_model
+    from gan_music.train import check_seed
 
+    check_seed(args.seed)
     table = evaluate(load_model(args.checkpoint), split=args.split, seed=args.seed)
     print(table)
     failed = [target for target in table.check_targets() if not target.passed]

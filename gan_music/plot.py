@@ -35,6 +35,9 @@ VOICE_COLOURS = ("#D55E00", "#0072B2", "#009E73", "#CC79A7")
 PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 LOSS_COLUMNS = ("g_loss", "d_loss")
 DPI = 120
+#: The longest piece a piano roll draws: every shipped chorale fits (the longest has 48 bars).
+#: Past it one picture is unreadable, and drawing it costs minutes and gigabytes.
+MAX_PLOT_BARS = 64
 
 
 def _figure(**kwargs: Any) -> Figure:
@@ -118,7 +121,27 @@ def _pitch_axis(ax: Axes, low: int, high: int) -> None:
 
 
 def _figure_width(n_steps: int) -> float:
-    return float(np.clip(2.5 + 1.6 * n_steps / STEPS_PER_BAR, 6.0, 18.0))
+    bars = n_steps / STEPS_PER_BAR
+    return float(max(np.clip(2.5 + 1.6 * bars, 6.0, 18.0), 2.5 + 0.4 * bars))  # >= 0.4 in a bar
+
+
+def check_plot_length(n_steps: int, steps_per_bar: int = STEPS_PER_BAR) -> None:
+    """Refuse, at once, a piece longer than :data:`MAX_PLOT_BARS` bars for a piano roll.
+
+    >>> check_plot_length(64 * 16)
+    >>> check_plot_length(10_000 * 16)
+    Traceback (most recent call last):
+    ...
+    gan_music.errors.GanMusicError: the piece has 10000 bars and a piano roll draws at most 64 (one picture of more is unreadable): drop --plot, or plot a part of at most 64 bars
+    """
+    bars = -(-n_steps // max(steps_per_bar, 1))
+    if bars > MAX_PLOT_BARS:
+        msg = (
+            f"the piece has {bars} bars and a piano roll draws at most {MAX_PLOT_BARS} "
+            f"(one picture of more is unreadable): drop --plot, or plot a part of at most "
+            f"{MAX_PLOT_BARS} bars"
+        )
+        raise GanMusicError(msg)
 
 
 def plot_pianoroll(
@@ -139,6 +162,7 @@ def plot_pianoroll(
     >>> [label.get_text() for label in figure.axes[0].get_xticklabels()]
     ['1', '2', '3']
     """
+    check_plot_length(score.n_steps, steps_per_bar)
     if ax is None:
         figure = _figure(figsize=(_figure_width(score.n_steps), 4.5), dpi=DPI, layout="constrained")
         ax = figure.subplots()
@@ -168,6 +192,7 @@ def plot_comparison(
     >>> left.get_title(), right.get_title(), left.get_ylim() == right.get_ylim()
     ('generated', 'Bach', True)
     """
+    check_plot_length(max(generated.n_steps, reference.n_steps), steps_per_bar)
     width = _figure_width(max(generated.n_steps, reference.n_steps))
     figure = _figure(figsize=(min(2 * width, 20.0), 4.5), dpi=DPI, layout="constrained")
     axes = figure.subplots(1, 2, sharey=True)
@@ -275,10 +300,21 @@ def save_figure(figure: Figure, path: str | os.PathLike[str], *, force: bool = F
     >>> save_figure(figure, target).read_bytes()[:8]
     b'\\x89PNG\\r\\n\\x1a\\n'
     """
+    target = check_picture_path(path)
+    with atomic_path(target, force=force) as tmp:
+        write_png(figure, tmp)
+    return target
+
+
+def check_picture_path(path: str | os.PathLike[str]) -> Path:
+    """Return ``path`` as a Path if its name ends in ``.png``; raise :class:`OutputError` if not."""
     target = Path(path)
     if target.suffix.lower() != ".png":
         msg = f"{target} is not a .png name: pictures are written as PNG, so end the name in .png"
         raise OutputError(msg)
-    with atomic_path(target, force=force) as tmp:
-        figure.savefig(tmp, format="png", dpi=DPI)
     return target
+
+
+def write_png(figure: Figure, path: str | os.PathLike[str]) -> None:
+    """Write ``figure`` to ``path`` as PNG, in place: callers make it atomic (:func:`save_figure`)."""
+    figure.savefig(path, format="png", dpi=DPI)

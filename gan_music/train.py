@@ -47,6 +47,7 @@ from numpy.typing import NDArray
 
 from gan_music import nn
 from gan_music._io import atomic_path, remove_stale_temporaries
+from gan_music._lock import folder_lock
 from gan_music.checkpoint import (
     Checkpoint,
     Members,
@@ -68,6 +69,8 @@ from gan_music.nn.module import Array
 CHECKPOINT_NAME = "checkpoint.npz"
 MODEL_NAME = "model.npz"
 LOSSES_NAME = "losses.csv"
+LOCK_NAME = "run.lock"  #: held (flock) by the process training in the folder
+LOSS_PICTURE_NAME = "losses.png"  #: drawn by the command line after training
 LOSS_COLUMNS = ("step", "g_loss", "d_loss", "g_adv", "g_ce", "d_real", "d_fake", "elapsed_s")
 DEFAULT_SEED = 0  #: the seed the shipped model was trained with
 
@@ -118,7 +121,11 @@ class StepInfo:
 
 @dataclass(frozen=True)
 class TrainResult:
-    """Where the run's outputs are and how long it took."""
+    """Where the run's outputs are and how long it took.
+
+    ``steps`` is the run's step count in all; ``steps_this_call`` those this call trained
+    (fewer after ``resume``).
+    """
 
     steps: int
     model_path: Path
@@ -127,6 +134,7 @@ class TrainResult:
     elapsed_s: float
     g_loss: float
     d_loss: float
+    steps_this_call: int = 0
 
 
 class TrainingData:
@@ -384,6 +392,7 @@ def train(
     steps: int | None = None,
     seed: int = DEFAULT_SEED,
     resume: bool = False,
+    force: bool = False,
     on_step: Callable[[StepInfo], None] | None = None,
     config: TrainConfig | None = None,
 ) -> TrainResult:
@@ -393,11 +402,62 @@ def train(
     gives the same losses bit for bit on the same machine, and a resumed run continues
     exactly as if it had never stopped (``seed`` and ``config`` are then read from the
     checkpoint). On Ctrl-C the run finishes its step, writes a checkpoint and the CSV,
-    and raises :class:`KeyboardInterrupt`.
+    and raises :class:`KeyboardInterrupt`. ``force`` first deletes a previous run's state
+    (checkpoint, losses, model, loss picture), so that nothing of it can be resumed.
+
+    The folder is locked while the run works in it (:func:`gan_music._lock.folder_lock` on
+    ``run.lock``): a second run there is refused with a :class:`GanMusicError` naming the
+    process that holds it.
     """
+    check_seed(seed)
+    if steps is not None and steps <= 0:
+        msg = f"steps must be a positive number, got {steps}"
+        raise GanMusicError(msg)
+    if resume and force:
+        msg = "--resume continues a run and --force starts it over: pass only one of them"
+        raise GanMusicError(msg)
     run_dir = Path(out_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(run_dir, [CHECKPOINT_NAME, LOSSES_NAME, MODEL_NAME])
+    with folder_lock(run_dir, LOCK_NAME):
+        return _train_locked(run_dir, steps, seed, resume, force, on_step, config)
+
+
+def check_seed(seed: object) -> None:
+    """Refuse a seed numpy cannot take (negative, not a whole number) with one clear line.
+
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    gan_music.errors.GanMusicError: seed must be a whole number 0 or more, got -1
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        msg = f"seed must be a whole number 0 or more, got {seed!r}"
+        raise GanMusicError(msg)
+
+
+def clear_run(run_dir: Path) -> list[Path]:
+    """Delete a run's state (checkpoint, losses, model, loss picture); return what was removed."""
+    removed = []
+    for name in (CHECKPOINT_NAME, LOSSES_NAME, MODEL_NAME, LOSS_PICTURE_NAME):
+        path = run_dir / name
+        if path.is_file():
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _train_locked(
+    run_dir: Path,
+    steps: int | None,
+    seed: int,
+    resume: bool,
+    force: bool,
+    on_step: Callable[[StepInfo], None] | None,
+    config: TrainConfig | None,
+) -> TrainResult:
+    remove_stale_temporaries(run_dir)
+    if force:
+        clear_run(run_dir)  # before any work: a kill from here on cannot resume the old run
     if resume:
         trainer = _resume(run_dir)
         total = steps if steps is not None else trainer.config.steps
@@ -411,6 +471,7 @@ def train(
         msg = f"steps must be a positive number, got {total}"
         raise GanMusicError(msg)
     data = TrainingData.cached(trainer.config.model.window_steps, trainer.config.window_hop)
+    first_step = trainer.step
     elapsed_before = trainer.history[-1][-1] if trainer.history else 0.0
     started = time.perf_counter()
     interrupt = _DeferredInterrupt()
@@ -444,4 +505,5 @@ def train(
         elapsed_s=float(last[-1]),
         g_loss=float(last[1]),
         d_loss=float(last[2]),
+        steps_this_call=trainer.step - first_step,
     )

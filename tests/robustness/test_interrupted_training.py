@@ -61,7 +61,7 @@ def test_sigkill_then_resume_gives_the_uninterrupted_history(tmp_path: Path) -> 
     assert len(loss_rows(killed / "losses.csv")) >= 1
 
     # A kill in the middle of a write leaves its temporary file; plant one to be sure.
-    (killed / ".checkpoint.npz.interrupted.tmp").write_bytes(b"half a checkpoint")
+    (killed / ".gm-killed00.tmp").write_bytes(b"half a checkpoint")  # atomic_path's naming
     resume_to = step_at_kill + 7
     resumed = subprocess.run(
         [sys.executable, "-m", "gan_music", "train", "--out", killed, "--resume",
