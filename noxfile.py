@@ -168,6 +168,10 @@ def check(session: nox.Session) -> None:
         sdist, wheel = build_dists(session, Path(tmp))
         session.run("twine", "check", "--strict", str(sdist), str(wheel))
         session.run("check-wheel-contents", str(wheel))
+    # The README is the index page's long description: a relative link or image is dead there.
+    session.run(
+        "python", str(ROOT / "scripts" / "check_long_description.py"), str(ROOT / "README.md")
+    )
 
 
 @nox.session(default=False)
