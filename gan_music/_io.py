@@ -34,8 +34,14 @@ def check_input_path(
     return source
 
 
-def check_output_path(path: str | os.PathLike[str], *, force: bool = False) -> Path:
-    """Return ``path`` as a Path after checking it can be written; raise :class:`OutputError` if not."""
+def check_output_path(
+    path: str | os.PathLike[str], *, force: bool = False, overwrite_hint: str = "pass force=True"
+) -> Path:
+    """Return ``path`` as a Path after checking it can be written; raise :class:`OutputError` if not.
+
+    ``overwrite_hint`` says how the caller's user allows overwriting: ``force=True`` from
+    Python, ``--force`` on the command line.
+    """
     target = Path(path)
     if target.is_dir():
         msg = f"{target} is a folder: give a file name"
@@ -44,7 +50,7 @@ def check_output_path(path: str | os.PathLike[str], *, force: bool = False) -> P
         msg = f"folder {target.parent} does not exist: create it first or choose another path"
         raise OutputError(msg)
     if target.exists() and not force:
-        msg = f"{target} already exists: choose another name or pass --force to overwrite it"
+        msg = f"{target} already exists: choose another name or {overwrite_hint} to overwrite it"
         raise OutputError(msg)
     if not os.access(target.parent, os.W_OK):
         msg = f"folder {target.parent} is not writable: choose another folder"

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from gan_music.train import StepInfo
 
 EXIT_USAGE = 2
+FORCE_HINT = "pass --force"  # how to overwrite an output file from the command line
 EXIT_INTERRUPTED = 130
 
 
@@ -30,8 +31,12 @@ def _generate(args: argparse.Namespace) -> int:
     from gan_music.generate import load_model
 
     # Check every output path before any work, so a mistake costs nothing.
-    out = check_output_path(args.out, force=args.force)
-    plot_path = check_output_path(args.plot, force=args.force) if args.plot else None
+    out = check_output_path(args.out, force=args.force, overwrite_hint=FORCE_HINT)
+    plot_path = (
+        check_output_path(args.plot, force=args.force, overwrite_hint=FORCE_HINT)
+        if args.plot
+        else None
+    )
     _require("mido", "midi", "to read and write MIDI files")
     if plot_path is not None:
         _require("matplotlib", "plot", "for --plot")
@@ -161,9 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = commands.add_parser(
         "generate",
-        help="harmonise a melody and write a four-track MIDI file",
+        help="harmonise a melody and write a MIDI file of the four voices",
         description="Harmonise a melody (or a built-in example) and write a type-1 MIDI file "
-        "with one track per voice: your melody first, unchanged, then alto, tenor and bass.",
+        "with a conductor track, then your melody, unchanged, then alto, tenor and bass.",
     )
     gen.add_argument("--melody", metavar="IN.mid", help="monophonic melody (default: an example)")
     gen.add_argument("--out", metavar="OUT.mid", required=True, help="MIDI file to write")
