@@ -102,7 +102,7 @@ def test_invalid_names_and_a_dirty_tree_are_refused(tmp_path: Path) -> None:
 def test_an_owner_it_cannot_work_out_stops_the_rename(tmp_path: Path) -> None:
     copy = committed_copy(tmp_path / "copy")
     git(copy, "remote", "add", "origin", "https://git.example.invalid/someone/fork.git")
-    owner = rename.read_current(copy)[3].split("/")[0]  # type: ignore[union-attr]
+    owner = str(rename.read_current(copy)[3]).split("/", maxsplit=1)[0]
     before = (copy / "pyproject.toml").read_text(encoding="utf-8")
     stopped = run_script("rename.py", NEW, "--root", str(copy))
     assert stopped.returncode == 2
