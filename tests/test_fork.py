@@ -160,6 +160,8 @@ def test_the_walk_through_runs_every_block_of_those_sections(tmp_path: Path) -> 
 
 @pytest.mark.slow
 @pytest.mark.skipif(skip_reason() is not None, reason=f"{skip_reason()}")
+# passlib, which writes the local indexes' password files, imports the standard crypt module.
+@pytest.mark.filterwarnings("ignore:'crypt' is deprecated:DeprecationWarning")
 def test_a_renamed_fresh_clone_follows_its_readme_to_a_publish(tmp_path: Path) -> None:
     clone = tmp_path / "fork"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True, capture_output=True)
