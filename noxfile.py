@@ -172,6 +172,10 @@ def check(session: nox.Session) -> None:
         sdist, wheel = build_dists(session, Path(tmp))
         session.run("twine", "check", "--strict", str(sdist), str(wheel))
         session.run("check-wheel-contents", str(wheel))
+    # The README is the index page's long description: a relative link or image is dead there.
+    session.run(
+        "python", str(ROOT / "scripts" / "check_long_description.py"), str(ROOT / "README.md")
+    )
 
 
 @nox.session(default=True)
@@ -281,6 +285,28 @@ def rename(session: nox.Session) -> None:
     session.install(*ruff, "tomli>=2; python_version < '3.11'")
     session.run("python", str(ROOT / "scripts" / "rename.py"), *session.posargs)
     session.run("ruff", "format", "--quiet", str(ROOT))
+
+
+@nox.session(default=False)
+def fork(session: nox.Session) -> None:
+    """Adopt the template as a new user would, end to end (minutes; .ci/run runs it).
+
+    tests/test_fork.py clones the repository's committed HEAD, renames and commits the clone,
+    then runs every command of its README in order: the Quickstart's virtual environment,
+    install, ``nox -s publish`` and ``nox -s tests`` (the renamed copy's whole suite against its
+    wheel), the examples, and the upload commands against two indexes on 127.0.0.1.
+    """
+    session.install(*group("fork"))
+    session.run(
+        "python", "-m", "pytest",
+        "--rootdir", str(ROOT),
+        "-c", str(ROOT / "pyproject.toml"),
+        "-p", "no:cacheprovider",
+        "-s",  # the section timings of the walk-through, as they happen
+        str(ROOT / "tests" / "test_fork.py"),
+        *session.posargs,
+        env={"TEMPLATE_FORK_CHECK": "1"},
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

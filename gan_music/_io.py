@@ -95,8 +95,13 @@ TEMPORARY_SUFFIX = ".tmp"
 _NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
-def check_output_path(path: str | os.PathLike[str], *, force: bool = False) -> Path:
+def check_output_path(
+    path: str | os.PathLike[str], *, force: bool = False, overwrite_hint: str = "pass force=True"
+) -> Path:
     """Return ``path`` as a Path after checking it can be written; raise :class:`OutputError` if not.
+
+    ``overwrite_hint`` says how the caller's user allows overwriting: ``force=True`` from
+    Python, ``--force`` on the command line.
 
     Refused, whatever ``force`` says: a folder, a name ending in a slash (which names a folder),
     anything that exists but is not a regular file (a device such as ``/dev/null``, a FIFO, a
@@ -124,7 +129,7 @@ def check_output_path(path: str | os.PathLike[str], *, force: bool = False) -> P
         )
         raise OutputError(msg)
     if status is not None and not force:
-        msg = f"{target} already exists: choose another name or pass --force to overwrite it"
+        msg = f"{target} already exists: choose another name or {overwrite_hint} to overwrite it"
         raise OutputError(msg)
     if not os.access(target.parent, os.W_OK):
         msg = f"folder {target.parent} is not writable: choose another folder"
@@ -159,10 +164,15 @@ def _check_name_length(target: Path) -> None:
 
 
 def check_output_paths(
-    paths: Sequence[str | os.PathLike[str]], *, force: bool = False
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    force: bool = False,
+    overwrite_hint: str = "pass force=True",
 ) -> list[Path]:
     """:func:`check_output_path` for each of ``paths``, and refuse two names for the same file."""
-    targets = [check_output_path(path, force=force) for path in paths]
+    targets = [
+        check_output_path(path, force=force, overwrite_hint=overwrite_hint) for path in paths
+    ]
     for i, first in enumerate(targets):
         for second in targets[i + 1 :]:
             if _same_file(first, second):

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from gan_music.train import StepInfo
 
 EXIT_USAGE = 2
+FORCE_HINT = "pass --force"  # how to overwrite an output file from the command line
 EXIT_INTERRUPTED = 130
 
 
@@ -34,7 +35,9 @@ def _generate(args: argparse.Namespace) -> int:
         check_seed(args.seed)
     # Check every output path before any work, so a mistake costs nothing.
     out, *others = check_output_paths(
-        [args.out, *([args.plot] if args.plot else [])], force=args.force
+        [args.out, *([args.plot] if args.plot else [])],
+        force=args.force,
+        overwrite_hint=FORCE_HINT,
     )
     plot_path = others[0] if others else None
     _require("mido", "midi", "to read and write MIDI files")
@@ -184,9 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = commands.add_parser(
         "generate",
-        help="harmonise a melody and write a four-track MIDI file",
+        help="harmonise a melody and write a MIDI file of the four voices",
         description="Harmonise a melody (or a built-in example) and write a type-1 MIDI file "
-        "with one track per voice: your melody first, unchanged, then alto, tenor and bass.",
+        "with a conductor track, then your melody, unchanged, then alto, tenor and bass.",
     )
     gen.add_argument("--melody", metavar="IN.mid", help="monophonic melody (default: an example)")
     gen.add_argument("--out", metavar="OUT.mid", required=True, help="MIDI file to write")

@@ -169,7 +169,7 @@ def read_score(path: str | os.PathLike[str]) -> Score:
 def write_harmony(
     path: str | os.PathLike[str], melody: Melody, accompaniment: Score, *, force: bool = False
 ) -> None:
-    """Write the melody and a three-voice accompaniment as a four-track type-1 MIDI file.
+    """Write the melody and a three-voice accompaniment as a type-1 MIDI file of five tracks.
 
     Track 0 holds the melody's tempo, time and key signatures; track 1 the melody's own notes,
     unchanged; tracks 2-4 the alto, tenor and bass of ``accompaniment`` (a Score on the

@@ -9,14 +9,18 @@ Given a new distribution name such as ``my-package``:
 - the first import package (``binomial_package``) becomes ``my_package``, and every other one
   keeps the last word of its name as a suffix (``gan_music`` becomes ``my_package_music``);
 - each command follows the package it runs (``gan-music`` becomes ``my-package-music``);
-- the GitHub ``owner/repository`` in the project URLs becomes ``--github OWNER/REPO``, or the
-  ``origin`` remote's, or keeps the owner with the new name.
+- the GitHub ``owner/repository`` everywhere (project URLs, links, CONTRIBUTING.md's
+  ``upstream``) becomes ``--github OWNER/REPO``, or the ``origin`` remote's; when neither gives
+  one, the script stops unless ``--keep-owner`` keeps the old owner with the new name;
+- the Read the Docs address ``<repository>.readthedocs.io`` follows the repository's new name.
 
 ``--package OLD=NEW`` and ``--command OLD=NEW`` override any of these. Every text file git
-tracks is rewritten (whole names only: ``gan_music`` inside ``test_gan_music.py`` stays),
-and the package folders are renamed; a file holding the line in ``KEEP_MARKER`` is left
-alone (docs/adopting-the-template.md, which shows the old names). The tree must be clean first, so that ``git diff``
-shows exactly what the rename did.
+tracks is rewritten (whole names only: ``gan_music`` inside ``test_gan_music.py`` stays), the
+package folders are renamed, and so is every tracked file or folder named after a package or
+the distribution (``docs/gan_music-model.md`` becomes ``docs/my_package_music-model.md``). A
+file holding the line in ``KEEP_MARKER`` is left alone (docs/adopting-the-template.md, which
+shows the old names). The tree must be clean first, so that ``git diff`` shows exactly what
+the rename did.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import keyword
 import re
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,12 +61,20 @@ class Names:
     commands: dict[str, str]
     github: tuple[str, str] | None
 
-    def replacements(self) -> dict[str, str]:
-        """Old text to new text, including the underscore form used in file names."""
+    def path_replacements(self) -> dict[str, str]:
+        """Old name to new name for file and folder names: distribution, packages, commands."""
         pairs = {self.dist[0]: self.dist[1], underscore(self.dist[0]): underscore(self.dist[1])}
-        if self.github is not None:
-            pairs[self.github[0]] = self.github[1]
         return {**pairs, **self.packages, **self.commands}
+
+    def replacements(self) -> dict[str, str]:
+        """Old text to new text: the names, the GitHub slug and the Read the Docs address."""
+        pairs = self.path_replacements()
+        if self.github is not None:
+            old_owner_repo, new_owner_repo = self.github
+            pairs[old_owner_repo] = new_owner_repo
+            old_repo, new_repo = old_owner_repo.split("/")[1], new_owner_repo.split("/")[1]
+            pairs[f"{old_repo}.readthedocs.io"] = f"{new_repo.lower()}.readthedocs.io"
+        return pairs
 
 
 def normalize(name: str) -> str:
@@ -143,11 +155,28 @@ def plan(root: Path, new_dist: str, args: argparse.Namespace) -> Names:
     commands |= parse_pairs(args.command, "command")
     github = None
     if old_slug is not None:
-        new_slug = args.github or origin_slug(root)
-        if new_slug is None:
-            new_slug = f"{old_slug.split('/')[0]}/{normalize(new_dist)}"
-        github = (old_slug, new_slug)
+        github = (old_slug, new_github_slug(root, old_slug, new_dist, args))
     return Names((old_dist, normalize(new_dist)), packages, commands, github)
+
+
+def new_github_slug(root: Path, old_slug: str, new_dist: str, args: argparse.Namespace) -> str:
+    """``--github``, else the ``origin`` remote's, else (only with ``--keep-owner``) the old owner."""
+    if args.github:
+        if not re.fullmatch(r"[\w.-]+/[\w.-]+", args.github):
+            msg = f"--github takes OWNER/REPO, got {args.github!r}"
+            raise RenameError(msg)
+        return str(args.github)
+    from_origin = origin_slug(root)
+    if from_origin is not None:
+        return from_origin
+    old_owner = old_slug.split("/", maxsplit=1)[0]
+    if args.keep_owner:
+        return f"{old_owner}/{normalize(new_dist)}"
+    msg = (
+        "cannot work out the new GitHub owner: the `origin` remote is not a GitHub address; "
+        f"pass --github OWNER/REPO, or --keep-owner to keep {old_owner!r} as the owner"
+    )
+    raise RenameError(msg)
 
 
 def tracked_files(root: Path) -> Iterator[Path]:
@@ -179,10 +208,19 @@ def pattern_for(replacements: dict[str, str]) -> re.Pattern[str]:
     return re.compile(rf"(?<![A-Za-z0-9_])(?:{alternatives})(?![A-Za-z0-9_])")
 
 
+def replacer(replacements: dict[str, str]) -> Callable[[str], str]:
+    """A function that rewrites every whole old name in a text to its new name.
+
+    >>> replacer({"gan_music": "tunes"})("gan_music/cli.py, test_gan_music.py")
+    'tunes/cli.py, test_gan_music.py'
+    """
+    pattern = pattern_for(replacements)
+    return lambda text: pattern.sub(lambda match: replacements[match.group(0)], text)
+
+
 def rewrite_text(root: Path, names: Names) -> list[Path]:
     """Replace every old name in every text file; return the files that changed."""
-    replacements = names.replacements()
-    pattern = pattern_for(replacements)
+    rewrite = replacer(names.replacements())
     changed = []
     for path in tracked_files(root):
         if path.suffix in BINARY_SUFFIXES:
@@ -196,11 +234,55 @@ def rewrite_text(root: Path, names: Names) -> list[Path]:
             continue
         if KEEP_MARKER in text and path.name != Path(__file__).name:
             continue
-        new = pattern.sub(lambda match: replacements[match.group(0)], text)
+        new = rewrite(text)
         if new != text:
             path.write_bytes(new.encode("utf-8"))
             changed.append(path)
     return changed
+
+
+def plan_moves(root: Path, names: Names) -> list[tuple[Path, Path]]:
+    """Tracked files named after an old name, and where each goes; refuse to overwrite anything.
+
+    Each path is rewritten as text is, whole names only, so a link to ``docs/gan_music-model.md``
+    and the file itself get the same new name. Files inside the package folders are left to
+    :func:`rename_folders`, which moves each folder whole.
+    """
+    rewrite = replacer(names.path_replacements())
+    moves = []
+    for path in tracked_files(root):
+        relative = path.relative_to(root).as_posix()
+        top = relative.split("/")[0]
+        if top in names.packages and "/" in relative:
+            # Moved with its folder; only the part below the folder may still need a new name.
+            inside = relative.split("/", 1)[1]
+            new_inside = rewrite(inside)
+            if new_inside == inside:
+                continue
+            source = root / names.packages[top] / inside
+            target = root / names.packages[top] / new_inside
+        else:
+            new = rewrite(relative)
+            if new == relative:
+                continue
+            source, target = path, root / new
+        if target.exists():
+            msg = f"{target} already exists: move it away or choose another name"
+            raise RenameError(msg)
+        moves.append((source, target))
+    return moves
+
+
+def move_files(moves: Sequence[tuple[Path, Path]], root: Path) -> None:
+    """Move each file, then remove the folders the moves left empty."""
+    for source, target in moves:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source.rename(target)
+    for source, _ in moves:
+        folder = source.parent
+        while folder != root and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
 
 
 def rename_folders(root: Path, names: Names) -> list[tuple[Path, Path]]:
@@ -240,6 +322,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--package", action="append", default=[], metavar="OLD=NEW")
     parser.add_argument("--command", action="append", default=[], metavar="OLD=NEW")
     parser.add_argument("--github", metavar="OWNER/REPO", help="GitHub repository for the URLs")
+    parser.add_argument(
+        "--keep-owner",
+        action="store_true",
+        help="when neither --github nor a GitHub `origin` names the owner, keep the old one",
+    )
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[1])
     parser.add_argument("--force", action="store_true", help="rename even with uncommitted work")
     args = parser.parse_args(argv)
@@ -248,8 +335,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.force:
             require_clean_tree(root)
         names = plan(root, args.name, args)
+        file_moves = plan_moves(root, names)
         changed = rewrite_text(root, names)
         moves = rename_folders(root, names)
+        move_files(file_moves, root)
     except RenameError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -258,6 +347,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"rewrote {len(changed)} files; moved {', '.join(f'{a.name}/ -> {b.name}/' for a, b in moves)}"
     )
+    for source, target in file_moves:
+        print(f"moved {source.relative_to(root)} -> {target.relative_to(root)}")
     print(
         "next: review with `git status` and `git diff`, run `python -m nox -s tests publish`, "
         "and make sure the name is free on both TestPyPI and PyPI before the first upload"

@@ -20,8 +20,11 @@ def test_missing_folder_is_refused_with_the_fix(tmp_path: Path) -> None:
 def test_existing_file_needs_force(tmp_path: Path) -> None:
     target = tmp_path / "song.mid"
     target.write_bytes(b"keep me")
-    with pytest.raises(OutputError, match=r"already exists: .*--force"):
+    with pytest.raises(OutputError, match=r"already exists: .*pass force=True") as python_caller:
         check_output_path(target)
+    assert "--force" not in str(python_caller.value)  # Python callers pass force=True
+    with pytest.raises(OutputError, match=r"already exists: .*pass --force to overwrite"):
+        check_output_path(target, overwrite_hint="pass --force")
     assert check_output_path(target, force=True) == target
     assert target.read_bytes() == b"keep me"
 

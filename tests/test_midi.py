@@ -392,7 +392,7 @@ def test_an_existing_file_is_kept_without_force(tmp_path: Path, played: Path) ->
     melody = midi.read_melody(played)
     out = tmp_path / "taken.mid"
     out.write_bytes(b"keep me")
-    with pytest.raises(OutputError, match="already exists"):
+    with pytest.raises(OutputError, match=r"already exists: .*pass force=True"):
         midi.write_harmony(out, melody, accompaniment_for(melody))
     assert out.read_bytes() == b"keep me"
     midi.write_harmony(out, melody, accompaniment_for(melody), force=True)
