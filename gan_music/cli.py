@@ -45,12 +45,19 @@ def _generate(args: argparse.Namespace) -> int:
         seed=args.seed,
         steps_per_bar=melody.steps_per_bar,
         first_downbeat=melody.first_downbeat,
+        steps_per_beat=melody.steps_per_beat,
     )
     figure = None
     if plot_path is not None:
         from gan_music import plot
 
-        figure = plot.plot_pianoroll(harmony, title=out.stem)
+        figure = plot.plot_pianoroll(
+            harmony,
+            title=out.stem,
+            steps_per_bar=melody.steps_per_bar,
+            first_downbeat=melody.first_downbeat,
+            steps_per_beat=melody.steps_per_beat,
+        )
     midi.write_harmony(out, melody, harmony.voices(1, 2, 3), force=args.force)
     _say(f"wrote {out} ({harmony.n_steps} sixteenths, 4 voices)")
     if figure is not None and plot_path is not None:

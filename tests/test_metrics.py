@@ -283,6 +283,20 @@ def test_batches_must_be_three_dimensional() -> None:
         metrics.empty_bars(np.zeros((16, 4)))
 
 
+def test_score_metrics_use_the_melody_s_metre() -> None:
+    # Two bars of 3/4 after a quarter-note pickup; the alto rests for the whole second bar.
+    notes = [(0, 0, 28, 72), (1, 4, 12, 64), (2, 0, 28, 60), (3, 0, 28, 48)]
+    score = Score.from_notes(28, notes)
+    waltz = metrics.score_metrics(score, first_downbeat=4, steps_per_bar=12)
+    assert waltz["EB A"] == 0.5  # one of two 3/4 bars is empty
+    as_four_four = metrics.score_metrics(score, first_downbeat=4)
+    assert as_four_four["EB A"] == 0.0  # one 16-step bar, in which the alto does play
+    jig = metrics.window_metrics(score.pitch[None, 4:], score.onset[None, 4:], steps_per_bar=12)
+    assert jig["EB A"] == waltz["EB A"]
+    with pytest.raises(ValueError, match="must be positive"):
+        metrics.score_metrics(score, steps_per_bar=0)
+
+
 def test_score_metrics_leave_out_the_pickup() -> None:
     # A one-beat pickup in which the alto crosses above the soprano, then one clean bar.
     notes = [
