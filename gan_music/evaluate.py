@@ -43,6 +43,10 @@ TRAIN_HOP = STEPS_PER_BAR  #: training windows compared for copying start on eve
 VOICE_ROWS = tuple(
     f"{name} {voice}" for name in ("EB", "UPC", "QN") for voice in metrics.VOICE_LETTERS
 )
+LOWER_LETTERS = metrics.VOICE_LETTERS[1:]
+#: Per lower voice: the share of notes re-striking the pitch before, and the L1 distance of
+#: its note-length histogram (:func:`gan_music.metrics.note_length_shares`) from Bach's.
+NOTE_ROWS = tuple(f"{name} {v}" for name in ("repeats", "lengths L1") for v in LOWER_LETTERS)
 #: The table's rows in order, each with the number of decimals it is shown with.
 ROWS: tuple[tuple[str, int], ...] = (
     ("melody kept", 3),
@@ -55,6 +59,7 @@ ROWS: tuple[tuple[str, int], ...] = (
     ("diversity", 3),
     ("copies", 3),
     ("NN distance", 3),
+    *((row, 3) for row in NOTE_ROWS),
     ("NLL", 3),
     ("critic accuracy", 3),
     ("critic AUC", 3),
@@ -165,6 +170,10 @@ class EvaluationTable:
             ("diversity across noise > 0", got["diversity"], got["diversity"] > 0),
             ("copies of training windows <= 5%", got["copies"], got["copies"] <= 0.05),
         ]
+        worst_lengths = float(np.max([got.get(f"lengths L1 {v}", math.nan) for v in LOWER_LETTERS]))
+        checks.append(
+            ("note lengths within 0.15 (L1) of real", worst_lengths, worst_lengths <= 0.15)
+        )
         if not math.isnan(got.get("critic accuracy", math.nan)):
             critic = got["critic accuracy"]
             checks.append(("critic accuracy <= 0.65", critic, critic <= 0.65))
@@ -309,6 +318,7 @@ def evaluate(
         "noise": NoiseBaseline(),
     }
     columns: dict[str, dict[str, float]] = {}
+    lengths: dict[str, NDArray[np.float64]] = {}
     for name, player in accompanists.items():
         first = harmonise_windows(player, pitch, onset, seeds[: len(pitch)])
         second = harmonise_windows(player, pitch, onset, seeds[len(pitch) :])
@@ -319,7 +329,14 @@ def evaluate(
             melody_kept=first.melody_kept,
             second_pitch=second.pitch,
         )
+        lengths[name] = _note_rows(columns[name], first.pitch, first.onset)
     columns["real"] = column_metrics(pitch, onset, train_pitch=train_pitch)
+    lengths["real"] = _note_rows(columns["real"], pitch, onset)
+    for name, shares in lengths.items():
+        gap = np.abs(shares - lengths["real"]).sum(axis=1)
+        columns[name].update(
+            {f"lengths L1 {v}": float(g) for v, g in zip(LOWER_LETTERS, gap, strict=True)}
+        )
     order = [name for name in ("model", "network", "real") if name in columns]
     columns = {name: columns[name] for name in [*order, *(c for c in columns if c not in order)]}
     for values in columns.values():
@@ -335,6 +352,15 @@ def evaluate(
                 result.auc,
             )
     return EvaluationTable(columns=columns, split=split, n_windows=len(pitch), seed=seed)
+
+
+def _note_rows(
+    column: dict[str, float], pitch: NDArray[Any], onset: NDArray[Any]
+) -> NDArray[np.float64]:
+    """Add the repeated-note rows to ``column``; return the lower voices' note-length shares."""
+    repeats = metrics.repeated_notes(pitch, onset)[1:]
+    column.update({f"repeats {v}": float(r) for v, r in zip(LOWER_LETTERS, repeats, strict=True)})
+    return metrics.note_length_shares(pitch, onset)[1:]
 
 
 def network_nll(

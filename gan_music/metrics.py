@@ -158,6 +158,48 @@ def qualified_notes(pitch: ArrayLike, onset: ArrayLike, *, min_steps: int = 2) -
     return result
 
 
+#: Note-length bins of :func:`note_length_shares`, in steps: 1, 2, 3, 4, 5-7, 8, 9-15, 16 or more.
+LENGTH_BINS = (1, 2, 3, 4, 5, 8, 9, 16)
+
+
+def note_length_shares(pitch: ArrayLike, onset: ArrayLike) -> FloatArray:
+    """Per voice, the share of its notes in each of the :data:`LENGTH_BINS` (rows sum to 1).
+
+    A voice without notes gets a row of NaN.
+
+    >>> import numpy as np
+    >>> pitch = np.full((1, 8, 1), 60)
+    >>> onset = np.zeros((1, 8, 1), bool); onset[0, [0, 1, 4], 0] = True  # a 16th, an 8th-dot...
+    >>> note_length_shares(pitch, onset)[0].round(3).tolist()
+    [0.333, 0.0, 0.333, 0.333, 0.0, 0.0, 0.0, 0.0]
+    """
+    lengths, voices = note_lengths(pitch, onset)
+    n_voices = _as_batch(pitch).shape[2]
+    kind = np.searchsorted(np.array(LENGTH_BINS), lengths, side="right") - 1
+    counts = np.zeros((n_voices, len(LENGTH_BINS)))
+    np.add.at(counts, (voices, kind), 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result: FloatArray = counts / counts.sum(axis=1, keepdims=True)
+    return result
+
+
+def repeated_notes(pitch: ArrayLike, onset: ArrayLike) -> FloatArray:
+    """Per voice, the share of notes that repeat the pitch of the note just before (NaN: none).
+
+    >>> import numpy as np
+    >>> pitch = np.array([60, 60, 62, 62]).reshape(1, 4, 1)
+    >>> repeated_notes(pitch, np.ones((1, 4, 1), bool)).tolist()  # every step struck
+    [0.5]
+    """
+    array = _as_batch(pitch)
+    starts = note_starts(array, onset)
+    previous = np.zeros_like(starts)
+    previous[:, 1:] = starts[:, 1:] & (array[:, 1:] == array[:, :-1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result: FloatArray = previous.sum(axis=(0, 1)) / starts.sum(axis=(0, 1))
+    return result
+
+
 def tonal_centroid_matrix() -> FloatArray:
     """Harte et al.'s ``(6, 12)`` projection of a chroma onto circles of fifths and thirds."""
     pitch_class = np.arange(12)

@@ -30,6 +30,10 @@ def test_every_column_has_every_row(table: EvaluationTable) -> None:
     assert abs(table.columns["real"]["critic accuracy"] - 0.5) < 0.15  # Bach against Bach
     assert table.columns["noise"]["critic accuracy"] > 0.95
     assert table.columns["rule"]["critic AUC"] > 0.95
+    real, rule = table.columns["real"], table.columns["rule"]
+    assert real["lengths L1 A"] == 0.0  # Bach against himself
+    assert 0.1 < real["repeats A"] < 0.3  # Bach re-strikes about a fifth of alto notes
+    assert rule["repeats B"] == pytest.approx(rule["repeats A"])  # onsets follow the melody
     assert table.n_windows > 100  # 30 test chorales give well over a hundred two-bar windows
 
 
@@ -192,7 +196,7 @@ def test_the_critic_row_becomes_a_target() -> None:
 def test_targets_pass_at_their_limits() -> None:
     table = EvaluationTable(_passing_columns(), split="test", n_windows=1, seed=0)
     results = table.check_targets()
-    assert len(results) == 9
+    assert len(results) == 10
     assert all(target.passed for target in results), [t for t in results if not t.passed]
 
 
@@ -208,6 +212,7 @@ def test_targets_pass_at_their_limits() -> None:
         ("crossing", 0.061, "voice crossing"),
         ("diversity", 0.0, "diversity"),
         ("copies", 0.051, "copies"),
+        ("lengths L1 B", 0.151, "note lengths"),
         ("PCS", math.nan, "PCS >= 0.55"),
         ("QN A", math.nan, "QN >= 0.9"),
     ],

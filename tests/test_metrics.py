@@ -320,3 +320,15 @@ def test_window_metrics_name_every_voice() -> None:
     for name in ("EB", "UPC", "QN"):
         assert [result[f"{name} {v}"] for v in "SATB"] == ([0.0] * 4 if name == "EB" else [1.0] * 4)
     assert {"TD", "PCS", "scale", "parallels", "crossing"} <= set(result)
+
+
+def test_note_length_shares_and_repeats_read_onsets() -> None:
+    pitch = np.full((1, 8, 2), 60)
+    onset = np.zeros((1, 8, 2), bool)
+    onset[0, [0, 2, 4, 6], 1] = True  # voice 1: four re-struck eighths; voice 0: one long note
+    shares = metrics.note_length_shares(pitch, onset)
+    assert shares[0].tolist() == [0, 0, 0, 0, 0, 1, 0, 0]  # 8 steps
+    assert shares[1].tolist() == [0, 1, 0, 0, 0, 0, 0, 0]  # four of 2 steps
+    assert metrics.repeated_notes(pitch, onset).tolist() == [0.0, 0.75]
+    silent = metrics.note_length_shares(np.full((1, 4, 1), REST), np.zeros((1, 4, 1), bool))
+    assert np.isnan(silent).all()
