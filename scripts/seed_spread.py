@@ -6,13 +6,15 @@ With ``--train`` it first trains, for every seed, the default recipe into ``RUNS
 and the same schedule with the adversarial weight at 0 into ``RUNS_DIR/ce{seed}`` (about 4.5
 minutes each on a quiet 2-core machine); without it, it evaluates whatever of those runs
 exist. Each model is evaluated on the test split with ``gan_music.evaluate.evaluate`` (critic
-included) and the script prints one Markdown row per figure: mean and standard deviation over
-the seeds of each recipe, and the number of seeds that went in.
+included; the columns are kept in ``evaluation.json`` in the run folder and reused on the next
+call) and the script prints one Markdown row per figure: mean and standard deviation over the
+seeds of each recipe, and the number of seeds that went in.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 from collections.abc import Sequence
@@ -34,9 +36,24 @@ FIGURES = (
     ("model", "parallels"),
     ("network", "parallels"),
     ("network", "crossing"),
+    ("model", "lengths L1 A"),
+    ("model", "lengths L1 T"),
+    ("model", "lengths L1 B"),
     ("model", "diversity"),
     ("network", "diversity"),
 )
+
+
+def _columns(run: Path) -> dict[str, dict[str, float]]:
+    """The evaluation of the run's model, computed once and kept in ``evaluation.json``."""
+    cached = run / "evaluation.json"
+    if cached.exists():
+        loaded: dict[str, dict[str, float]] = json.loads(cached.read_text(encoding="utf-8"))
+        return loaded
+    table = evaluate(load_model(run / "model.npz"), seed=0)
+    columns = {name: dict(values) for name, values in table.columns.items()}
+    cached.write_text(json.dumps(columns), encoding="utf-8")
+    return columns
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,10 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not (run / "model.npz").exists():
                 print(f"skipped {run}: no model.npz", file=sys.stderr)
                 continue
-            table = evaluate(load_model(run / "model.npz"), seed=0)
+            columns = _columns(run)
             for column, row in FIGURES:
-                value = table.columns[column][row]
-                values[name].setdefault((column, row), []).append(value)
+                values[name].setdefault((column, row), []).append(columns[column][row])
             print(f"evaluated {run}", file=sys.stderr)
     print("| figure | " + " | ".join(f"{name} (mean ± sd, n)" for name in RECIPES) + " |")
     print("|---|" + "---|" * len(RECIPES))
