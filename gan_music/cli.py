@@ -58,10 +58,17 @@ def _generate(args: argparse.Namespace) -> int:
         seed=args.seed,
         steps_per_bar=melody.steps_per_bar,
         first_downbeat=melody.first_downbeat,
+        steps_per_beat=melody.steps_per_beat,
     )
     figure = None
     if plot_path is not None:
-        figure = plot.plot_pianoroll(harmony, title=out.stem)
+        figure = plot.plot_pianoroll(
+            harmony,
+            title=out.stem,
+            steps_per_bar=melody.steps_per_bar,
+            first_downbeat=melody.first_downbeat,
+            steps_per_beat=melody.steps_per_beat,
+        )
     with atomic_group() as outputs:  # both files or neither
         with outputs.path(out, force=args.force) as tmp:
             midi.write_harmony(tmp, melody, harmony.voices(1, 2, 3), force=True)

@@ -65,6 +65,27 @@ def slot_starts(n_steps: int, first_downbeat: int = 0, slot_steps: int = 2) -> N
     return np.unique(np.concatenate([[0], grid])).astype(np.intp)
 
 
+def slot_argmax(log_p: NDArray[np.floating], slot_starts: NDArray[np.intp]) -> NDArray[np.int16]:
+    """The network alone: each voice's most likely class per slot, with no rule or penalty.
+
+    A slot's score of a class is the sum of its log-probabilities over the slot's steps, as in
+    :func:`beam_search`, but voices are chosen independently and rests are allowed anywhere.
+    This is what the evaluation reports as the network's own harmony.
+
+    >>> import numpy as np
+    >>> log_p = np.log(np.full((4, 3, 49), 1 / 49))
+    >>> log_p[:2, 0, 28] = log_p[2:, 0, 48] = 0.0  # E4, then a rest
+    >>> slot_argmax(log_p, np.array([0, 2]))[:, 0].tolist()
+    [64, 64, -1, -1]
+    """
+    n_steps = len(log_p)
+    slot_scores = np.add.reduceat(log_p, slot_starts, axis=0)  # (slots, 3, 49)
+    classes = slot_scores.argmax(axis=-1)
+    pitch = np.where(classes == REST_CLASS, REST, classes + LOWEST_PITCH).astype(np.int16)
+    lengths = np.diff(np.append(slot_starts, n_steps))
+    return np.repeat(pitch, lengths, axis=0)
+
+
 def beam_search(
     log_p: NDArray[np.floating],
     melody: NDArray[np.integer],

@@ -22,6 +22,7 @@ draws from the windows of the same split.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from numpy.typing import NDArray
 
 from gan_music import metrics
 from gan_music.baselines import Accompanist, NoiseBaseline, RuleBaseline, ShuffledBaseline
+from gan_music.critic import CriticResult
 from gan_music.errors import GanMusicError
 from gan_music.pianoroll import STEPS_PER_BAR, Score
 
@@ -41,6 +43,10 @@ TRAIN_HOP = STEPS_PER_BAR  #: training windows compared for copying start on eve
 VOICE_ROWS = tuple(
     f"{name} {voice}" for name in ("EB", "UPC", "QN") for voice in metrics.VOICE_LETTERS
 )
+LOWER_LETTERS = metrics.VOICE_LETTERS[1:]
+#: Per lower voice: the share of notes re-striking the pitch before, and the L1 distance of
+#: its note-length histogram (:func:`gan_music.metrics.note_length_shares`) from Bach's.
+NOTE_ROWS = tuple(f"{name} {v}" for name in ("repeats", "lengths L1") for v in LOWER_LETTERS)
 #: The table's rows in order, each with the number of decimals it is shown with.
 ROWS: tuple[tuple[str, int], ...] = (
     ("melody kept", 3),
@@ -53,7 +59,17 @@ ROWS: tuple[tuple[str, int], ...] = (
     ("diversity", 3),
     ("copies", 3),
     ("NN distance", 3),
+    *((row, 3) for row in NOTE_ROWS),
+    ("NLL", 3),
+    ("critic accuracy", 3),
+    ("critic AUC", 3),
 )
+
+#: What the decoder guarantees by construction, whatever the network: the beam search
+#: penalises exactly the parallels the metric counts, every slot is an eighth note (QN counts
+#: notes of at least an eighth) and it never rests while the melody sounds (EB). The
+#: ``network`` column shows the same generator without it.
+DECODER_GUARANTEED = ("parallels", "crossing", "QN", "EB")
 
 
 class Windows(Protocol):
@@ -82,8 +98,12 @@ class Target:
 class EvaluationTable:
     """The metrics of every column: ``columns[column][metric]``; NaN where one does not apply.
 
-    Columns are ``model``, ``real``, ``shuffled``, ``rule`` and ``noise``; metric names are
-    those of :data:`ROWS`.
+    Columns are ``model`` (what the package ships: network and decoder), ``network`` (the
+    same network alone, without the decoder's search and penalties; only for a trained
+    model), ``real``, ``shuffled``, ``rule`` and ``noise``; metric names are those of
+    :data:`ROWS`. ``NLL`` is the network's test negative log-likelihood of Bach's alto, tenor
+    and bass, in nats per step and voice; ``critic accuracy`` and ``critic AUC`` come from
+    :func:`gan_music.critic.two_sample_test` (for ``real``: Bach against Bach).
     """
 
     columns: Mapping[str, Mapping[str, float]]
@@ -129,7 +149,11 @@ class EvaluationTable:
         return "\n".join([self._caption(), "", *lines])
 
     def check_targets(self, column: str = "model") -> list[Target]:
-        """The quality figures of the model (issue 3), each passed or not; NaN never passes."""
+        """The quality figures of the model (issues 3 and 10), each passed or not.
+
+        NaN never passes, except the figures of columns the table does not have (the
+        network alone, the critic), which are left out.
+        """
         got = self.columns[column]
         real_td = self.columns["real"]["TD"]
         worst_eb = float(np.max([got[f"EB {v}"] for v in metrics.VOICE_LETTERS]))  # NaN stays NaN
@@ -146,6 +170,27 @@ class EvaluationTable:
             ("diversity across noise > 0", got["diversity"], got["diversity"] > 0),
             ("copies of training windows <= 5%", got["copies"], got["copies"] <= 0.05),
         ]
+        worst_lengths = float(np.max([got.get(f"lengths L1 {v}", math.nan) for v in LOWER_LETTERS]))
+        checks.append(
+            ("note lengths within 0.15 (L1) of real", worst_lengths, worst_lengths <= 0.15)
+        )
+        if not math.isnan(got.get("critic accuracy", math.nan)):
+            critic = got["critic accuracy"]
+            checks.append(("critic accuracy <= 0.65", critic, critic <= 0.65))
+        network = self.columns.get("network")
+        if network is not None:
+            checks += [
+                (
+                    "network alone: parallels <= 0.01",
+                    network["parallels"],
+                    network["parallels"] <= 0.01,
+                ),
+                (
+                    "network alone: crossing <= 0.03",
+                    network["crossing"],
+                    network["crossing"] <= 0.03,
+                ),
+            ]
         return [
             Target(f"{text}: {_format(value, 4)}", bool(passed)) for text, value, passed in checks
         ]
@@ -239,6 +284,7 @@ def evaluate(
     seed: int = 0,
     windows: Windows | None = None,
     train_windows: Windows | None = None,
+    critic: bool | None = None,
 ) -> EvaluationTable:
     """Evaluate ``accompanist`` (default: the shipped model) beside real Bach and the baselines.
 
@@ -246,6 +292,9 @@ def evaluate(
     ``train_windows`` to the training split's windows in every transposition, hop one bar,
     which the copying figures compare against. Each window gets its own seed, derived from
     ``seed``; diversity compares two generations of every melody with different seeds.
+    A trained model (anything with ``network_alone()``) adds the ``network`` column and the
+    test NLL. ``critic`` runs the two-sample test on whole chorales of the training split and
+    of ``split`` (default: only when ``windows`` is not given, as it needs the chorales).
     """
     if accompanist is None:
         from gan_music.generate import load_model
@@ -259,13 +308,17 @@ def evaluate(
         raise GanMusicError(msg)
     train_pitch = np.asarray(training.pitch)
     seeds = np.random.SeedSequence(seed).generate_state(2 * len(pitch))
-    accompanists: dict[str, Accompanist] = {
-        "model": accompanist,
+    accompanists: dict[str, Accompanist] = {"model": accompanist}
+    network_alone = getattr(accompanist, "network_alone", None)
+    if network_alone is not None:
+        accompanists["network"] = network_alone()
+    accompanists |= {
         "shuffled": ShuffledBaseline(pitch, onset),
         "rule": RuleBaseline(),
         "noise": NoiseBaseline(),
     }
     columns: dict[str, dict[str, float]] = {}
+    lengths: dict[str, NDArray[np.float64]] = {}
     for name, player in accompanists.items():
         first = harmonise_windows(player, pitch, onset, seeds[: len(pitch)])
         second = harmonise_windows(player, pitch, onset, seeds[len(pitch) :])
@@ -276,6 +329,118 @@ def evaluate(
             melody_kept=first.melody_kept,
             second_pitch=second.pitch,
         )
-        if name == "model":
-            columns["real"] = column_metrics(pitch, onset, train_pitch=train_pitch)
+        lengths[name] = _note_rows(columns[name], first.pitch, first.onset)
+    columns["real"] = column_metrics(pitch, onset, train_pitch=train_pitch)
+    lengths["real"] = _note_rows(columns["real"], pitch, onset)
+    for name, shares in lengths.items():
+        gap = np.abs(shares - lengths["real"]).sum(axis=1)
+        columns[name].update(
+            {f"lengths L1 {v}": float(g) for v, g in zip(LOWER_LETTERS, gap, strict=True)}
+        )
+    order = [name for name in ("model", "network", "real") if name in columns]
+    columns = {name: columns[name] for name in [*order, *(c for c in columns if c not in order)]}
+    for values in columns.values():
+        values.update(dict.fromkeys(("NLL", "critic accuracy", "critic AUC"), math.nan))
+    generator = getattr(accompanist, "generator", None)
+    if generator is not None:
+        nll = network_nll(generator, pitch, onset, seed=seed)
+        columns["model"]["NLL"] = columns["network"]["NLL"] = nll
+    if critic if critic is not None else windows is None:
+        for name, result in critic_results(accompanists, split=split, seed=seed).items():
+            columns[name]["critic accuracy"], columns[name]["critic AUC"] = (
+                result.accuracy,
+                result.auc,
+            )
     return EvaluationTable(columns=columns, split=split, n_windows=len(pitch), seed=seed)
+
+
+def _note_rows(
+    column: dict[str, float], pitch: NDArray[Any], onset: NDArray[Any]
+) -> NDArray[np.float64]:
+    """Add the repeated-note rows to ``column``; return the lower voices' note-length shares."""
+    repeats = metrics.repeated_notes(pitch, onset)[1:]
+    column.update({f"repeats {v}": float(r) for v, r in zip(LOWER_LETTERS, repeats, strict=True)})
+    return metrics.note_length_shares(pitch, onset)[1:]
+
+
+def network_nll(
+    generator: Any, pitch: NDArray[Any], onset: NDArray[Any], *, seed: int = 0
+) -> float:
+    """Mean negative log-likelihood (nats per step and voice) of the windows' alto, tenor, bass.
+
+    Each window (its step 0 on a bar line, in the model's pitch range) gets its own noise.
+    """
+    from gan_music import nn
+    from gan_music.dataset import pitch_to_class
+    from gan_music.models import generator_inputs
+
+    rng = np.random.default_rng(seed)
+    total, count = 0.0, 0
+    for begin in range(0, len(pitch), 256):
+        batch = slice(begin, begin + 256)
+        noise = rng.standard_normal((len(pitch[batch]), generator.config.noise_dim), np.float32)
+        x = generator_inputs(
+            pitch[batch, :, 0], onset[batch, :, 0], np.zeros(len(pitch[batch]), int), noise
+        )
+        log_p = nn.log_softmax(generator(x))
+        targets = pitch_to_class(pitch[batch, :, 1:])
+        picked = np.take_along_axis(log_p, targets[..., None], axis=-1)
+        total -= float(picked.sum())
+        count += targets.size
+    return total / count
+
+
+def critic_results(
+    accompanists: Mapping[str, Accompanist], *, split: str = "test", seed: int = 0
+) -> dict[str, CriticResult]:
+    """The fresh critic's verdict on every accompanist, and on Bach against Bach (``real``).
+
+    Every chorale of the training split and of ``split`` is harmonised whole, from its
+    soprano and its own bar lines, and cut into passages (:func:`gan_music.critic.segments`).
+    The critic is trained on the training side and scored on ``split``. For ``real`` the
+    chorales are divided into two halves by a hash of their names and the critic tries to
+    tell one half of Bach from the other: it should score about 0.5. The shuffled baseline
+    draws on windows of the same side.
+    """
+    from gan_music.critic import segments, two_sample_test
+    from gan_music.dataset import load_chorales, make_windows, split_chorales
+
+    splits = split_chorales(load_chorales())
+    sides = {"train": splits["train"], "test": splits[split]}
+    real = {
+        side: segments([c.score for c in items], [c.first_downbeat for c in items])
+        for side, items in sides.items()
+    }
+    results: dict[str, CriticResult] = {}
+    for name, given in accompanists.items():
+        fake = {}
+        for offset, (side, items) in enumerate(sides.items()):
+            player = given
+            if name == "shuffled":
+                pool = make_windows(items, length=WINDOW_STEPS, hop=WINDOW_STEPS, transpose=False)
+                player = ShuffledBaseline(pool.pitch, pool.onset)
+            seeds = np.random.SeedSequence([seed, offset]).generate_state(len(items))
+            scores = [
+                player.harmonise(
+                    Score(c.score.pitch[:, :1], c.score.onset[:, :1]),
+                    seed=int(s),
+                    first_downbeat=c.first_downbeat,
+                )
+                for c, s in zip(items, seeds, strict=True)
+            ]
+            fake[side] = segments(scores, [c.first_downbeat for c in items])
+        results[name] = two_sample_test(real["train"], fake["train"], real["test"], fake["test"])
+    halves = {side: [_half(c.name) for c in items] for side, items in sides.items()}
+    bach = {}
+    for side in sides:
+        pitch, onset, group = real[side]
+        one = np.array(halves[side])[group]
+        bach[side] = ((pitch[one], onset[one], group[one]), (pitch[~one], onset[~one], group[~one]))
+    results["real"] = two_sample_test(
+        bach["train"][0], bach["train"][1], bach["test"][0], bach["test"][1]
+    )
+    return results
+
+
+def _half(name: str) -> bool:
+    return hashlib.sha256(f"half:{name}".encode()).digest()[0] % 2 == 1

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from gan_music import nn
 from gan_music.baselines import check_melody
 from gan_music.checkpoint import Checkpoint, check_shapes, load_checkpoint
-from gan_music.decode import DecoderConfig, beam_search, slot_starts
+from gan_music.decode import DecoderConfig, beam_search, slot_argmax, slot_starts
 from gan_music.errors import CheckpointError, GanMusicError
 from gan_music.models import (
     N_ACCOMPANIMENT,
@@ -31,7 +31,15 @@ from gan_music.models import (
     ModelConfig,
     generator_inputs,
 )
-from gan_music.pianoroll import LOWEST_PITCH, N_PITCHES, REST, STEPS_PER_BAR, Score
+from gan_music.pianoroll import (
+    LOWEST_PITCH,
+    N_PITCHES,
+    REST,
+    STEPS_PER_BAR,
+    STEPS_PER_BEAT,
+    Score,
+    beat_steps,
+)
 
 SOPRANO_CENTRE = 69  #: MIDI A4, near the middle of the chorale sopranos (57-81)
 HIGHEST_PITCH = LOWEST_PITCH + N_PITCHES - 1
@@ -57,17 +65,39 @@ class Harmoniser:
         seed: int | None = None,
         steps_per_bar: int = STEPS_PER_BAR,
         first_downbeat: int = 0,
+        steps_per_beat: int | None = None,
     ) -> Score:
         """A four-voice score: the melody unchanged as soprano, then alto, tenor and bass.
 
         The melody (one voice, any length and register) is moved by whole octaves to where
         the model's sopranos lie, and the accompaniment moved back by the same amount.
         ``steps_per_bar`` and ``first_downbeat`` (the step of the first bar line) place the
-        beats; ``seed`` fixes the noise, so the same seed gives the same accompaniment.
+        beats; ``steps_per_beat`` is the beat in sixteenths (default: :func:`beat_steps`, 4
+        in simple metres, 6 where the bar is whole dotted quarters and not 3/4-like).
+        ``seed`` fixes the noise, so the same seed gives the same accompaniment.
         """
+        metre = Metre(steps_per_bar, first_downbeat, steps_per_beat)
+        return self._harmonise(melody, seed, metre)
+
+    def network_alone(self) -> NetworkAlone:
+        """The same generator without the decoder's search and penalties (for evaluation)."""
+        return NetworkAlone(self.generator, self.decoder)
+
+    def _decode(
+        self,
+        log_p: NDArray[np.float32],
+        melody: NDArray[np.int64],
+        starts: NDArray[np.intp],
+        rng: np.random.Generator,
+    ) -> NDArray[np.int16]:
+        """Lower-voice pitches ``(steps, 3)`` from the network's log-probabilities."""
+        return beam_search(log_p, melody, starts, rng, self.decoder)
+
+    def _harmonise(self, melody: Score, seed: int | None, metre: Metre) -> Score:
         check_melody(melody)
-        if steps_per_bar <= 0:
-            msg = f"steps_per_bar must be positive, got {steps_per_bar}"
+        steps_per_bar, first_downbeat = metre.steps_per_bar, metre.first_downbeat
+        if steps_per_bar <= 0 or metre.beat <= 0:
+            msg = f"steps_per_bar and steps_per_beat must be positive, got {steps_per_bar}, {metre.beat}"
             raise GanMusicError(msg)
         rng = np.random.default_rng(seed)
         pitch = melody.pitch[:, 0].astype(np.int64)
@@ -79,9 +109,10 @@ class Harmoniser:
             rng=rng,
             steps_per_bar=steps_per_bar,
             first_downbeat=first_downbeat,
+            steps_per_beat=metre.beat,
         )
         starts = slot_starts(melody.n_steps, first_downbeat)
-        lower = beam_search(log_p, model_melody, starts, rng, self.decoder).astype(np.int64)
+        lower = self._decode(log_p, model_melody, starts, rng).astype(np.int64)
         lower = np.where(lower == REST, REST, _fold_midi(lower - shift))
         out_pitch = np.concatenate([melody.pitch, lower.astype(np.int16)], axis=1)
         out_onset = np.concatenate([melody.onset, np.zeros_like(lower, dtype=bool)], axis=1)
@@ -95,6 +126,7 @@ class Harmoniser:
         rng: np.random.Generator,
         steps_per_bar: int = STEPS_PER_BAR,
         first_downbeat: int = 0,
+        steps_per_beat: int = STEPS_PER_BEAT,
     ) -> NDArray[np.float32]:
         """``(steps, 3, 49)`` log-probabilities for a melody already in the model's range."""
         noise = rng.standard_normal((1, self.config.noise_dim), dtype=np.float32)
@@ -105,10 +137,47 @@ class Harmoniser:
             low, high = max(0, start - halo), min(n_steps, stop + halo)
             bar_offset = np.array([(low - first_downbeat) % steps_per_bar])
             x = generator_inputs(
-                melody[None, low:high], onset[None, low:high], bar_offset, noise, steps_per_bar
+                melody[None, low:high],
+                onset[None, low:high],
+                bar_offset,
+                noise,
+                steps_per_bar,
+                steps_per_beat,
             )
             logits[start:stop] = self.generator(x)[0, start - low : stop - low]
         return nn.log_softmax(logits)
+
+
+class NetworkAlone(Harmoniser):
+    """A harmoniser's generator read by :func:`~gan_music.decode.slot_argmax`: no beam search,
+    no penalties for parallels, crossing or spacing, and rests allowed anywhere.
+
+    It shows what the network itself has learned; the shipped :class:`Harmoniser` adds the
+    decoder on top.
+
+    >>> from gan_music.pianoroll import Score
+    >>> melody = Score.from_notes(16, [(0, 0, 8, 72), (0, 8, 8, 74)], n_voices=1)
+    >>> load_model().network_alone().harmonise(melody, seed=0).n_voices
+    4
+    """
+
+    def _decode(
+        self,
+        log_p: NDArray[np.float32],
+        melody: NDArray[np.int64],  # noqa: ARG002  (the network alone never looks at it)
+        starts: NDArray[np.intp],
+        rng: np.random.Generator,  # noqa: ARG002
+    ) -> NDArray[np.int16]:
+        return slot_argmax(log_p, starts)
+
+
+class Metre:
+    """Bar length, first bar line and beat length (in sixteenths) of a melody."""
+
+    def __init__(self, steps_per_bar: int, first_downbeat: int, steps_per_beat: int | None) -> None:
+        self.steps_per_bar = steps_per_bar
+        self.first_downbeat = first_downbeat
+        self.beat = beat_steps(steps_per_bar) if steps_per_beat is None else steps_per_beat
 
 
 def octave_shift(pitch: NDArray[np.integer]) -> int:

@@ -3,7 +3,8 @@
 Every metric takes arrays with a leading batch axis: ``pitch`` of shape ``(n, steps, voices)``
 holding MIDI numbers or ``REST`` (-1), and where notes matter ``onset`` of the same shape.
 Voice 0 is the melody (soprano), the others its accompaniment. Step 0 of each window is taken
-to be a downbeat. Figures are pooled over the whole batch (every bar, beat, note or step
+to be a downbeat; bar and beat lengths default to 4/4 (16 and 4 sixteenths) and can be given
+for any metre (``steps_per_bar``, ``steps_per_beat``). Figures are pooled over the whole batch (every bar, beat, note or step
 counts once), not averaged per window. :func:`score_metrics` computes them all for one
 :class:`~gan_music.pianoroll.Score`. The exact definitions, and how they differ from the
 reference implementations, are in ``docs/metrics.md``.
@@ -154,6 +155,48 @@ def qualified_notes(pitch: ArrayLike, onset: ArrayLike, *, min_steps: int = 2) -
     long = np.bincount(voices[lengths >= min_steps], minlength=n_voices)
     with np.errstate(invalid="ignore", divide="ignore"):
         result: FloatArray = long / total
+    return result
+
+
+#: Note-length bins of :func:`note_length_shares`, in steps: 1, 2, 3, 4, 5-7, 8, 9-15, 16 or more.
+LENGTH_BINS = (1, 2, 3, 4, 5, 8, 9, 16)
+
+
+def note_length_shares(pitch: ArrayLike, onset: ArrayLike) -> FloatArray:
+    """Per voice, the share of its notes in each of the :data:`LENGTH_BINS` (rows sum to 1).
+
+    A voice without notes gets a row of NaN.
+
+    >>> import numpy as np
+    >>> pitch = np.full((1, 8, 1), 60)
+    >>> onset = np.zeros((1, 8, 1), bool); onset[0, [0, 1, 4], 0] = True  # a 16th, an 8th-dot...
+    >>> note_length_shares(pitch, onset)[0].round(3).tolist()
+    [0.333, 0.0, 0.333, 0.333, 0.0, 0.0, 0.0, 0.0]
+    """
+    lengths, voices = note_lengths(pitch, onset)
+    n_voices = _as_batch(pitch).shape[2]
+    kind = np.searchsorted(np.array(LENGTH_BINS), lengths, side="right") - 1
+    counts = np.zeros((n_voices, len(LENGTH_BINS)))
+    np.add.at(counts, (voices, kind), 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result: FloatArray = counts / counts.sum(axis=1, keepdims=True)
+    return result
+
+
+def repeated_notes(pitch: ArrayLike, onset: ArrayLike) -> FloatArray:
+    """Per voice, the share of notes that repeat the pitch of the note just before (NaN: none).
+
+    >>> import numpy as np
+    >>> pitch = np.array([60, 60, 62, 62]).reshape(1, 4, 1)
+    >>> repeated_notes(pitch, np.ones((1, 4, 1), bool)).tolist()  # every step struck
+    [0.5]
+    """
+    array = _as_batch(pitch)
+    starts = note_starts(array, onset)
+    previous = np.zeros_like(starts)
+    previous[:, 1:] = starts[:, 1:] & (array[:, 1:] == array[:, :-1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result: FloatArray = previous.sum(axis=(0, 1)) / starts.sum(axis=(0, 1))
     return result
 
 
@@ -400,28 +443,49 @@ def nearest_neighbours(
     return NearestNeighbours(float(copies.mean()), float(nearest.mean() / cells))
 
 
-def score_metrics(score: Score, *, first_downbeat: int = 0) -> dict[str, float]:
-    """Every single-score metric for a score whose voice 0 is the melody.
+def score_metrics(
+    score: Score,
+    *,
+    first_downbeat: int = 0,
+    steps_per_bar: int = STEPS_PER_BAR,
+    steps_per_beat: int = STEPS_PER_BEAT,
+) -> dict[str, float]:
+    """Every single-score metric for a score whose voice 0 is the melody, in its own metre.
 
-    Steps before ``first_downbeat`` (a pickup) and a final partial bar are left out.
+    Bars of ``steps_per_bar`` steps begin at ``first_downbeat``; steps before it (a pickup)
+    and a final partial bar are left out. ``steps_per_beat`` is the beat TD is measured
+    over: 4 sixteenths in simple metres, 6 (a dotted quarter) in 6/8 or 12/8.
 
     >>> from gan_music.pianoroll import Score
     >>> notes = [(0, 0, 8, 72), (0, 8, 8, 74), (1, 0, 16, 67), (2, 0, 16, 64), (3, 0, 16, 48)]
     >>> metrics = score_metrics(Score.from_notes(16, notes))
     >>> metrics["EB A"], metrics["QN S"], metrics["crossing"]
     (0.0, 1.0, 0.0)
+    >>> waltz = Score.from_notes(28, [(v, 4, 24, p) for v, p in enumerate([72, 67, 64, 48])])
+    >>> score_metrics(waltz, first_downbeat=4, steps_per_bar=12)["EB S"]  # two whole 3/4 bars
+    0.0
     """
-    bars = (score.n_steps - first_downbeat) // STEPS_PER_BAR
-    end = first_downbeat + bars * STEPS_PER_BAR
-    whole = score.window(first_downbeat, end - first_downbeat)
+    if steps_per_bar <= 0 or steps_per_beat <= 0:
+        msg = f"steps_per_bar and steps_per_beat must be positive, got {steps_per_bar}, {steps_per_beat}"
+        raise ValueError(msg)
+    start = first_downbeat % steps_per_bar
+    bars = max(0, (score.n_steps - start) // steps_per_bar)
+    whole = score.window(start, bars * steps_per_bar)
     pitch, onset = whole.pitch[None], whole.onset[None]
-    return window_metrics(pitch, onset)
+    return window_metrics(pitch, onset, steps_per_bar=steps_per_bar, steps_per_beat=steps_per_beat)
 
 
-def window_metrics(pitch: ArrayLike, onset: ArrayLike) -> dict[str, float]:
+def window_metrics(
+    pitch: ArrayLike,
+    onset: ArrayLike,
+    *,
+    steps_per_bar: int = STEPS_PER_BAR,
+    steps_per_beat: int = STEPS_PER_BEAT,
+) -> dict[str, float]:
     """Every metric that needs only the windows themselves, as a flat ``name -> value`` dict.
 
-    Per-voice figures are named ``"EB S"``, ``"UPC A"``, ``"QN B"`` and so on.
+    Each window starts on a bar line; bars last ``steps_per_bar`` steps and beats
+    ``steps_per_beat``. Per-voice figures are named ``"EB S"``, ``"UPC A"``, ``"QN B"`` and so on.
 
     >>> import numpy as np
     >>> pitch = np.array([[72, 67, 64, 48]] * 16)[None]
@@ -436,14 +500,14 @@ def window_metrics(pitch: ArrayLike, onset: ArrayLike) -> dict[str, float]:
     )
     result: dict[str, float] = {}
     for name, values in (
-        ("EB", empty_bars(array)),
-        ("UPC", used_pitch_classes(array)),
+        ("EB", empty_bars(array, steps_per_bar=steps_per_bar)),
+        ("UPC", used_pitch_classes(array, steps_per_bar=steps_per_bar)),
         ("QN", qualified_notes(array, onset)),
     ):
         result.update(
             {f"{name} {letter}": float(v) for letter, v in zip(letters, values, strict=True)}
         )
-    result["TD"] = tonal_distance(array)
+    result["TD"] = tonal_distance(array, steps_per_beat=steps_per_beat)
     result["PCS"] = pitch_consonance(array)
     result["scale"] = scale_consistency(array)
     result["parallels"] = parallel_rate(array)

@@ -13,7 +13,7 @@ original notes back unchanged as the first voice, and the model's alto, tenor an
 (16, 4, False)
 >>> score = melody.to_score()
 >>> score.n_voices, score.n_steps
-(1, 176)
+(1, 192)
 >>> folder = pathlib.Path(tempfile.mkdtemp())
 >>> write_score(folder / "tune.mid", score)
 >>> read_score(folder / "tune.mid") == score
@@ -49,7 +49,7 @@ MAX_STEPS = 400_000  #: about 28 hours at quarter = 60: more is a damaged or wro
 CHOIR_PROGRAM = 52  #: General MIDI "Choir Aahs" (program 53 counted from 1)
 MELODY_VELOCITY = 80  #: for melodies made here (the example, write_score)
 ACCOMPANIMENT_VELOCITY = 64  #: a little softer than a typical melody, so the tune stands out
-EXAMPLE_CHORALE = "bwv244.46"  #: "Wer hat dich so geschlagen", in the test split
+EXAMPLE_CHORALE = "bwv244.25"  #: "Was mein Gott will, das gscheh allzeit", in the test split
 EXAMPLE_BPM = 80
 DEFAULT_TICKS_PER_BEAT = 480
 
@@ -83,6 +83,7 @@ class Melody:
     was_polyphonic: bool = False
     steps_per_bar: int = STEPS_PER_BAR
     first_downbeat: int = 0
+    steps_per_beat: int = STEPS_PER_BEAT  #: 4 in simple metres, 6 (a dotted quarter) in 6/8, 12/8
 
     def __post_init__(self) -> None:
         if self.ticks_per_beat <= 0:
@@ -131,7 +132,7 @@ def read_melody(path: str | os.PathLike[str]) -> Melody:
         raise MidiError(msg)
     line, polyphonic = _skyline(notes, tolerance=midi.ticks_per_beat // 8)
     _check_length(source, end_tick, midi.ticks_per_beat)
-    steps_per_bar, first_downbeat = _metre(meta, end_tick, midi.ticks_per_beat)
+    steps_per_bar, first_downbeat, steps_per_beat = _metre(meta, end_tick, midi.ticks_per_beat)
     return Melody(
         notes=line,
         ticks_per_beat=midi.ticks_per_beat,
@@ -140,6 +141,7 @@ def read_melody(path: str | os.PathLike[str]) -> Melody:
         was_polyphonic=polyphonic,
         steps_per_bar=steps_per_bar,
         first_downbeat=first_downbeat,
+        steps_per_beat=steps_per_beat,
     )
 
 
@@ -222,11 +224,11 @@ def write_score(
 
 
 def example_melody() -> Melody:
-    """The soprano of Bach's chorale BWV 244.46, a piece the shipped model never trained on.
+    """The soprano of Bach's chorale BWV 244.25, a tune the shipped model never trained on.
 
     >>> melody = example_melody()
     >>> len(melody.notes), melody.ticks_per_beat, melody.notes[0]
-    (43, 480, (0, 480, 71, 80))
+    (50, 480, (0, 240, 66, 80))
     """
     from gan_music.dataset import load_chorales, split_chorales
 
@@ -382,10 +384,11 @@ def _is_voice_track(track: Any) -> bool:
     )
 
 
-def _metre(meta: Sequence[MetaEvent], end_tick: int, ticks_per_beat: int) -> tuple[int, int]:
-    """``(steps_per_bar, first_downbeat)`` of the time signature that lasts longest.
+def _metre(meta: Sequence[MetaEvent], end_tick: int, ticks_per_beat: int) -> tuple[int, int, int]:
+    """``(steps_per_bar, first_downbeat, steps_per_beat)`` of the longest-lasting time signature.
 
-    Bars restart at every time signature; with none the file is in 4/4 from tick 0.
+    Bars restart at every time signature; with none the file is in 4/4 from tick 0. A pickup
+    written as a short first bar (1/4 before 4/4) gives the step where the full bars begin.
     """
     changes = {0: (4, 4)}
     for tick, kind, attributes in meta:
@@ -398,7 +401,19 @@ def _metre(meta: Sequence[MetaEvent], end_tick: int, ticks_per_beat: int) -> tup
     numerator, denominator = main = max(lasting, key=lambda signature: lasting[signature])
     steps_per_bar = max(1, round(numerator * STEPS_PER_BEAT * 4 / denominator))
     first = next(tick for tick in ticks if changes[tick] == main)
-    return steps_per_bar, int(_round_steps(np.array([first]), ticks_per_beat)[0]) % steps_per_bar
+    downbeat = int(_round_steps(np.array([first]), ticks_per_beat)[0]) % steps_per_bar
+    return steps_per_bar, downbeat, beat_of_signature(numerator, denominator)
+
+
+def beat_of_signature(numerator: int, denominator: int) -> int:
+    """The beat of a time signature in sixteenths: compound metres beat in dotted notes.
+
+    >>> [beat_of_signature(*s) for s in [(2, 4), (3, 4), (4, 4), (6, 8), (12, 8), (2, 2)]]
+    [4, 4, 4, 6, 6, 8]
+    """
+    unit = STEPS_PER_BEAT * 4 / denominator
+    compound = numerator % 3 == 0 and numerator > 3
+    return max(1, round(3 * unit if compound else unit))
 
 
 def _check_length(source: Path, end_tick: int, ticks_per_beat: int) -> None:

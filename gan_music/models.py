@@ -4,8 +4,9 @@ Both are fully convolutional over time (channels last, ``(batch, steps, channels
 they run on a 2-bar training window and on a whole piece alike.
 
 **Generator.** Input per step: the soprano as a 49-class one-hot (48 pitches from MIDI 36,
-then rest), its onset flag, four bar-position flags (downbeat, beat, eighth, last beat of
-the bar) and a noise vector drawn once per piece and repeated at every step. A 1x1
+then rest), its onset flag, four bar-position flags in the melody's metre (downbeat, beat,
+eighth, last beat of the bar; a beat is a quarter in simple metres, a dotted quarter in
+compound ones) and a noise vector drawn once per piece and repeated at every step. A 1x1
 convolution lifts that to ``channels``; residual blocks of dilated size-3 convolutions
 (``x + leaky_relu(conv(x))``) widen the view to ``1 + 2 * sum(dilations)`` steps; a last
 1x1 convolution gives ``3 x 49`` logits per step, one distribution per lower voice. The
@@ -43,7 +44,7 @@ from gan_music import nn
 from gan_music.dataset import one_hot, pitch_to_class
 from gan_music.nn.intervals import VoicePairIntervals
 from gan_music.nn.module import Array
-from gan_music.pianoroll import N_PITCHES, STEPS_PER_BAR
+from gan_music.pianoroll import N_PITCHES, STEPS_PER_BAR, STEPS_PER_BEAT
 
 N_CLASSES = N_PITCHES + 1  #: 48 pitches then rest
 REST_CLASS = N_PITCHES
@@ -83,14 +84,31 @@ class ModelConfig:
 
 
 def bar_features(
-    steps: int, bar_offset: NDArray[np.integer], steps_per_bar: int = STEPS_PER_BAR
+    steps: int,
+    bar_offset: NDArray[np.integer],
+    steps_per_bar: int = STEPS_PER_BAR,
+    steps_per_beat: int = STEPS_PER_BEAT,
 ) -> Array:
     """``(batch, steps, 4)`` flags: downbeat, beat, eighth, last beat of the bar.
 
-    ``bar_offset[i]`` is the position in the bar of window ``i``'s first step.
+    ``bar_offset[i]`` is the position in the bar of window ``i``'s first step. A beat lasts
+    ``steps_per_beat`` sixteenths: 4 in simple metres (2/4, 3/4, 4/4), 6 (a dotted quarter)
+    in compound ones (6/8, 12/8). In 4/4 the flags are exactly those the model trained on.
+
+    >>> waltz = bar_features(12, np.array([0]), steps_per_bar=12)[0]
+    >>> waltz[:, 1].nonzero()[0].tolist(), waltz[:, 3].nonzero()[0].tolist()
+    ([0, 4, 8], [8, 9, 10, 11])
+    >>> jig = bar_features(12, np.array([0]), steps_per_bar=12, steps_per_beat=6)[0]
+    >>> jig[:, 1].nonzero()[0].tolist(), jig[:, 3].nonzero()[0].tolist()
+    ([0, 6], [6, 7, 8, 9, 10, 11])
     """
     position = (np.arange(steps)[None, :] + np.asarray(bar_offset)[:, None]) % steps_per_bar
-    flags = [position == 0, position % 4 == 0, position % 2 == 0, position >= steps_per_bar - 4]
+    flags = [
+        position == 0,
+        position % steps_per_beat == 0,
+        position % 2 == 0,
+        position >= steps_per_bar - steps_per_beat,
+    ]
     return np.stack(flags, axis=-1).astype(np.float32)
 
 
@@ -100,13 +118,14 @@ def generator_inputs(
     bar_offset: NDArray[np.integer],
     noise: Array,
     steps_per_bar: int = STEPS_PER_BAR,
+    steps_per_beat: int = STEPS_PER_BEAT,
 ) -> Array:
     """The generator's ``(batch, steps, channels)`` input from soprano pitches ``(batch, steps)``."""
     batch, steps = soprano.shape
     parts = [
         one_hot(pitch_to_class(soprano)),
         onset[..., None].astype(np.float32),
-        bar_features(steps, bar_offset, steps_per_bar),
+        bar_features(steps, bar_offset, steps_per_bar, steps_per_beat),
         np.broadcast_to(noise[:, None, :], (batch, steps, noise.shape[1])).astype(np.float32),
     ]
     return np.concatenate(parts, axis=-1)

@@ -147,3 +147,19 @@ class Score:
         return np.array_equal(self.pitch, other.pitch) and np.array_equal(self.onset, other.onset)
 
     __hash__ = None  # type: ignore[assignment]  # mutable arrays inside: not hashable
+
+
+def beat_steps(steps_per_bar: int) -> int:
+    """The beat a bar of ``steps_per_bar`` sixteenths implies when no time signature says more.
+
+    Bars that are a whole number of quarters (2/4, 3/4, 4/4, and 6/8 read as 3/4) beat in
+    quarters; 12/8 (24 steps) too, as 6/4 and 12/8 share that length. A bar that is whole
+    dotted quarters but not whole quarters (9/8: 18 steps) beats in dotted quarters. Pass
+    ``steps_per_beat`` (``gan_music.midi.Melody.steps_per_beat`` reads it from the time signature) to be exact.
+
+    >>> beat_steps(16), beat_steps(12), beat_steps(18), beat_steps(6)
+    (4, 4, 6, 6)
+    """
+    if steps_per_bar % STEPS_PER_BEAT and steps_per_bar % 6 == 0:
+        return 6
+    return STEPS_PER_BEAT

@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 from gan_music._io import atomic_path
 from gan_music.errors import GanMusicError, OutputError
-from gan_music.pianoroll import STEPS_PER_BAR, STEPS_PER_BEAT, VOICES, Score
+from gan_music.pianoroll import STEPS_PER_BAR, VOICES, Score, beat_steps
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -71,7 +71,13 @@ def _pitch_span(*scores: Score) -> tuple[int, int]:
 
 
 def _draw_roll(
-    ax: Axes, score: Score, *, steps_per_bar: int, first_downbeat: int, legend: bool
+    ax: Axes,
+    score: Score,
+    *,
+    steps_per_bar: int,
+    first_downbeat: int,
+    legend: bool,
+    steps_per_beat: int | None = None,
 ) -> None:
     names = _voice_names(score.n_voices)
     notes = score.to_notes()
@@ -88,18 +94,23 @@ def _draw_roll(
             linewidth=0.6,
             label=names[voice],
         )
-    _time_axis(ax, score.n_steps, steps_per_bar=steps_per_bar, first_downbeat=first_downbeat)
+    beat = beat_steps(steps_per_bar) if steps_per_beat is None else steps_per_beat
+    _time_axis(
+        ax, score.n_steps, steps_per_bar=steps_per_bar, first_downbeat=first_downbeat, beat=beat
+    )
     low, high = _pitch_span(score)
     _pitch_axis(ax, low, high)
     if legend:
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
 
 
-def _time_axis(ax: Axes, n_steps: int, *, steps_per_bar: int, first_downbeat: int) -> None:
+def _time_axis(
+    ax: Axes, n_steps: int, *, steps_per_bar: int, first_downbeat: int, beat: int
+) -> None:
     bar_lines = np.arange(first_downbeat % steps_per_bar, n_steps + 1, steps_per_bar)
     numbers = 1 + (bar_lines - first_downbeat) // steps_per_bar  # bar 1 starts at first_downbeat
     ax.set_xticks(bar_lines, labels=[str(number) for number in numbers])
-    beats = np.arange(first_downbeat % STEPS_PER_BEAT, n_steps + 1, STEPS_PER_BEAT)
+    beats = np.arange(first_downbeat % beat, n_steps + 1, beat)
     ax.set_xticks(beats, minor=True)
     ax.grid(axis="x", which="major", color="0.6", linewidth=0.8)
     ax.grid(axis="x", which="minor", color="0.85", linewidth=0.5, linestyle=":")
@@ -151,11 +162,14 @@ def plot_pianoroll(
     ax: Axes | None = None,
     steps_per_bar: int = STEPS_PER_BAR,
     first_downbeat: int = 0,
+    steps_per_beat: int | None = None,
 ) -> Figure:
     """Draw every voice of ``score`` as coloured note bars over time (bars and beats) and pitch.
 
     Draws on ``ax`` if given (and returns its figure), otherwise on a new figure sized to the
-    score's length. Bar 1 starts at ``first_downbeat``; a pickup before it is bar 0.
+    score's length. Bar lines every ``steps_per_bar`` steps, bar 1 at ``first_downbeat``
+    (a pickup before it is bar 0); beat lines every ``steps_per_beat`` (default: the beat
+    :func:`~gan_music.pianoroll.beat_steps` gives for the bar).
 
     >>> from gan_music.pianoroll import Score
     >>> figure = plot_pianoroll(Score.from_notes(32, [(0, 0, 32, 60)], n_voices=1))
@@ -168,7 +182,14 @@ def plot_pianoroll(
         ax = figure.subplots()
     else:
         figure = ax.figure.figure  # the root figure, also when ax is inside a subfigure
-    _draw_roll(ax, score, steps_per_bar=steps_per_bar, first_downbeat=first_downbeat, legend=True)
+    _draw_roll(
+        ax,
+        score,
+        steps_per_bar=steps_per_bar,
+        first_downbeat=first_downbeat,
+        legend=True,
+        steps_per_beat=steps_per_beat,
+    )
     if title is not None:
         ax.set_title(title)
     return figure

@@ -27,6 +27,13 @@ def test_every_column_has_every_row(table: EvaluationTable) -> None:
     assert tuple(table.columns) == COLUMNS
     for column in table.columns.values():
         assert set(column) == {row for row, _ in ROWS}
+    assert abs(table.columns["real"]["critic accuracy"] - 0.5) < 0.15  # Bach against Bach
+    assert table.columns["noise"]["critic accuracy"] > 0.95
+    assert table.columns["rule"]["critic AUC"] > 0.95
+    real, rule = table.columns["real"], table.columns["rule"]
+    assert real["lengths L1 A"] == 0.0  # Bach against himself
+    assert 0.1 < real["repeats A"] < 0.3  # Bach re-strikes about a fifth of alto notes
+    assert rule["repeats B"] == pytest.approx(rule["repeats A"])  # onsets follow the melody
     assert table.n_windows > 100  # 30 test chorales give well over a hundred two-bar windows
 
 
@@ -159,15 +166,37 @@ def _passing_columns() -> dict[str, dict[str, float]]:
     model = {row: 0.0 for row, _ in ROWS}
     model.update({f"QN {v}": 0.95 for v in "SATB"})
     model.update({"melody kept": 1.0, "PCS": 0.6, "TD": 1.5, "parallels": 0.005, "crossing": 0.05})
-    model.update({"diversity": 0.1, "copies": 0.05})
+    model.update({"diversity": 0.1, "copies": 0.05, "critic accuracy": math.nan})
     real = dict(model, TD=1.3)
     return {"model": model, "real": real}
+
+
+def test_a_trained_model_gets_the_network_column_and_its_nll() -> None:
+    from gan_music.generate import load_model
+
+    windows = _chord_windows()
+    table = evaluate(load_model(), windows=windows, train_windows=windows)
+    assert list(table.columns)[:3] == ["model", "network", "real"]
+    nll = table.columns["model"]["NLL"]
+    assert nll == table.columns["network"]["NLL"]
+    assert 0.0 < nll < np.log(49)  # better than uniform over the 49 classes
+    assert math.isnan(table.columns["rule"]["NLL"])
+    assert math.isnan(table.columns["model"]["critic accuracy"])  # no chorales, no critic
+    descriptions = [target.description for target in table.check_targets()]
+    assert any(text.startswith("network alone: parallels") for text in descriptions)
+
+
+def test_the_critic_row_becomes_a_target() -> None:
+    columns = _passing_columns()
+    columns["model"]["critic accuracy"] = 0.66
+    targets = EvaluationTable(columns, "test", 1, 0).check_targets()
+    assert [t.description for t in targets if not t.passed] == ["critic accuracy <= 0.65: 0.6600"]
 
 
 def test_targets_pass_at_their_limits() -> None:
     table = EvaluationTable(_passing_columns(), split="test", n_windows=1, seed=0)
     results = table.check_targets()
-    assert len(results) == 9
+    assert len(results) == 10
     assert all(target.passed for target in results), [t for t in results if not t.passed]
 
 
@@ -183,6 +212,7 @@ def test_targets_pass_at_their_limits() -> None:
         ("crossing", 0.061, "voice crossing"),
         ("diversity", 0.0, "diversity"),
         ("copies", 0.051, "copies"),
+        ("lengths L1 B", 0.151, "note lengths"),
         ("PCS", math.nan, "PCS >= 0.55"),
         ("QN A", math.nan, "QN >= 0.9"),
     ],

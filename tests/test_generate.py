@@ -84,6 +84,39 @@ def test_three_four_with_a_pickup() -> None:
     assert soprano_of(harmony) == melody
 
 
+@pytest.mark.parametrize(
+    ("steps_per_bar", "steps_per_beat"), [(12, 6), (24, 6), (8, None), (12, None)]
+)
+def test_compound_and_simple_metres(steps_per_bar: int, steps_per_beat: int | None) -> None:
+    melody = split_melody(4 * steps_per_bar)
+    model = load_model()
+    harmony = model.harmonise(
+        melody, seed=0, steps_per_bar=steps_per_bar, first_downbeat=0, steps_per_beat=steps_per_beat
+    )
+    assert soprano_of(harmony) == melody
+
+
+def test_the_beat_changes_what_the_network_hears() -> None:
+    melody = split_melody(48)
+    model = load_model()
+    simple = model.harmonise(melody, seed=0, steps_per_bar=12, steps_per_beat=4)
+    compound = model.harmonise(melody, seed=0, steps_per_bar=12, steps_per_beat=6)
+    assert not (simple.pitch == compound.pitch).all()
+
+
+def test_the_network_alone_skips_the_decoder() -> None:
+    chorale = split_chorales(load_chorales())["test"][0]
+    melody = Score(chorale.score.pitch[:, :1], chorale.score.onset[:, :1])
+    model = load_model()
+    alone = model.network_alone().harmonise(melody, seed=0, first_downbeat=chorale.first_downbeat)
+    decoded = model.harmonise(melody, seed=0, first_downbeat=chorale.first_downbeat)
+    assert soprano_of(alone) == melody
+    assert alone.n_voices == 4
+    assert not (alone.pitch == decoded.pitch).all()
+    # The penalties are the decoder's: it removes every parallel the network alone writes.
+    assert metrics.parallel_rate(decoded.pitch[None]) <= metrics.parallel_rate(alone.pitch[None])
+
+
 def test_bad_melodies_are_refused() -> None:
     model = load_model()
     with pytest.raises(GanMusicError, match="one voice"):

@@ -283,6 +283,20 @@ def test_batches_must_be_three_dimensional() -> None:
         metrics.empty_bars(np.zeros((16, 4)))
 
 
+def test_score_metrics_use_the_melody_s_metre() -> None:
+    # Two bars of 3/4 after a quarter-note pickup; the alto rests for the whole second bar.
+    notes = [(0, 0, 28, 72), (1, 4, 12, 64), (2, 0, 28, 60), (3, 0, 28, 48)]
+    score = Score.from_notes(28, notes)
+    waltz = metrics.score_metrics(score, first_downbeat=4, steps_per_bar=12)
+    assert waltz["EB A"] == 0.5  # one of two 3/4 bars is empty
+    as_four_four = metrics.score_metrics(score, first_downbeat=4)
+    assert as_four_four["EB A"] == 0.0  # one 16-step bar, in which the alto does play
+    jig = metrics.window_metrics(score.pitch[None, 4:], score.onset[None, 4:], steps_per_bar=12)
+    assert jig["EB A"] == waltz["EB A"]
+    with pytest.raises(ValueError, match="must be positive"):
+        metrics.score_metrics(score, steps_per_bar=0)
+
+
 def test_score_metrics_leave_out_the_pickup() -> None:
     # A one-beat pickup in which the alto crosses above the soprano, then one clean bar.
     notes = [
@@ -306,3 +320,15 @@ def test_window_metrics_name_every_voice() -> None:
     for name in ("EB", "UPC", "QN"):
         assert [result[f"{name} {v}"] for v in "SATB"] == ([0.0] * 4 if name == "EB" else [1.0] * 4)
     assert {"TD", "PCS", "scale", "parallels", "crossing"} <= set(result)
+
+
+def test_note_length_shares_and_repeats_read_onsets() -> None:
+    pitch = np.full((1, 8, 2), 60)
+    onset = np.zeros((1, 8, 2), bool)
+    onset[0, [0, 2, 4, 6], 1] = True  # voice 1: four re-struck eighths; voice 0: one long note
+    shares = metrics.note_length_shares(pitch, onset)
+    assert shares[0].tolist() == [0, 0, 0, 0, 0, 1, 0, 0]  # 8 steps
+    assert shares[1].tolist() == [0, 1, 0, 0, 0, 0, 0, 0]  # four of 2 steps
+    assert metrics.repeated_notes(pitch, onset).tolist() == [0.0, 0.75]
+    silent = metrics.note_length_shares(np.full((1, 4, 1), REST), np.zeros((1, 4, 1), bool))
+    assert np.isnan(silent).all()

@@ -259,14 +259,36 @@ def test_tempo_and_time_signature_changes_are_kept(tmp_path: Path) -> None:
 def test_metre_and_pickup_come_from_the_time_signatures(
     tmp_path: Path, signatures: list[tuple[int, int, int]], expected: tuple[int, int]
 ) -> None:
+    melody = _melody_in_metre(tmp_path, signatures)
+    assert (melody.steps_per_bar, melody.first_downbeat) == expected
+
+
+def _melody_in_metre(tmp_path: Path, signatures: list[tuple[int, int, int]]) -> midi.Melody:
+    """A tune of 48 eighth notes under the given ``(tick, numerator, denominator)`` signatures."""
     conductor = [
         e
         for tick, n, d in signatures
         for e in meta(tick, "time_signature", numerator=n, denominator=d)
     ]
     tune = [(i * 240, i * 240 + 240, 62 + i % 3, 90) for i in range(48)]
-    melody = midi.read_melody(save(tmp_path / "metre.mid", [conductor, melody_events(tune)]))
-    assert (melody.steps_per_bar, melody.first_downbeat) == expected
+    return midi.read_melody(save(tmp_path / "metre.mid", [conductor, melody_events(tune)]))
+
+
+@pytest.mark.parametrize(
+    ("signatures", "beat"),
+    [
+        ([], 4),
+        ([(0, 2, 4)], 4),
+        ([(0, 3, 4)], 4),
+        ([(0, 6, 8)], 6),  # compound: the beat is a dotted quarter
+        ([(0, 12, 8)], 6),
+        ([(0, 1, 8), (240, 6, 8)], 6),  # an eighth-note pickup, then 6/8
+    ],
+)
+def test_the_beat_comes_from_the_time_signature(
+    tmp_path: Path, signatures: list[tuple[int, int, int]], beat: int
+) -> None:
+    assert _melody_in_metre(tmp_path, signatures).steps_per_beat == beat
 
 
 def test_an_hour_long_melody_reads_whole(tmp_path: Path) -> None:

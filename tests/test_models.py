@@ -84,6 +84,30 @@ def test_inputs_encode_soprano_onset_bar_and_noise() -> None:
     assert x[0, :, -2:].tolist() == [[0.5, -0.5]] * 4
 
 
+@pytest.mark.parametrize(
+    ("steps_per_bar", "beat", "beats", "last"),
+    [
+        (8, 4, [0, 4], [4, 5, 6, 7]),  # 2/4
+        (12, 6, [0, 6], [6, 7, 8, 9, 10, 11]),  # 6/8: two dotted quarters
+        (24, 6, [0, 6, 12, 18], list(range(18, 24))),  # 12/8
+    ],
+)
+def test_bar_features_in_simple_and_compound_metres(
+    steps_per_bar: int, beat: int, beats: list[int], last: list[int]
+) -> None:
+    flags = bar_features(steps_per_bar, np.array([0]), steps_per_bar, beat)[0]
+    assert np.flatnonzero(flags[:, 0]).tolist() == [0]
+    assert np.flatnonzero(flags[:, 1]).tolist() == beats
+    assert np.flatnonzero(flags[:, 3]).tolist() == last
+
+
+def test_bar_features_in_four_four_are_what_the_model_trained_on() -> None:
+    flags = bar_features(16, np.array([4]))[0]  # a window starting on beat 2
+    position = (np.arange(16) + 4) % 16
+    assert flags[:, 1].tolist() == (position % 4 == 0).tolist()
+    assert flags[:, 3].tolist() == (position >= 12).tolist()
+
+
 def test_bar_features_in_three_four() -> None:
     flags = bar_features(12, np.array([0]), steps_per_bar=12)[0]
     assert np.flatnonzero(flags[:, 0]).tolist() == [0]

@@ -52,6 +52,27 @@ def test_pianoroll_numbers_bars_after_a_pickup() -> None:
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "3"]
 
 
+@pytest.mark.parametrize(
+    ("steps_per_bar", "steps_per_beat", "bars", "beats"),
+    [
+        (12, None, [2, 14], [2, 6, 10, 14, 18, 22]),  # 3/4 after a pickup of two 16ths
+        (12, 6, [2, 14], [2, 8, 14, 20]),  # 6/8: beats are dotted quarters
+    ],
+)
+def test_pianoroll_draws_the_melody_s_metre(
+    steps_per_bar: int, steps_per_beat: int | None, bars: list[int], beats: list[int]
+) -> None:
+    score = Score.from_notes(24, [(0, 0, 24, 60)], n_voices=1)
+    figure = plot.plot_pianoroll(
+        score, steps_per_bar=steps_per_bar, first_downbeat=2, steps_per_beat=steps_per_beat
+    )
+    axis = figure.axes[0].xaxis
+    assert [round(t) for t in axis.get_majorticklocs()] == bars
+    assert [round(t) for t in axis.get_minorticklocs() if t not in bars] == [
+        b for b in beats if b not in bars
+    ]
+
+
 def test_pianoroll_of_silence_still_draws() -> None:
     silent = Score(np.full((16, 4), REST, dtype=np.int16), np.zeros((16, 4), dtype=bool))
     ax = plot.plot_pianoroll(silent).axes[0]
