@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.resources
-import time
 
 import numpy as np
 import pytest
@@ -262,13 +261,10 @@ def test_note_held_into_a_window_starts_again_there(chorales: list[Chorale]) -> 
 
 def test_transposition_multiplies_the_training_set(chorales: list[Chorale]) -> None:
     train = split_chorales(chorales)["train"]
-    began = time.perf_counter()
     windows = make_windows(train)
-    seconds = time.perf_counter() - began
     plain = make_windows(train, transpose=False)
     assert 10 * len(plain) < len(windows) <= 12 * len(plain)
     assert 25_000 < len(windows) < 40_000
-    assert seconds < 3.0  # vectorised: about 0.1 s here
 
 
 def test_take_selects_rows_of_every_field(chorales: list[Chorale]) -> None:
