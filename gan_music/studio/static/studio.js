@@ -67,7 +67,7 @@
       let message = `The studio answered with status ${response.status}.`;
       try {
         const body = await response.json();
-        if (body && body.error) message = capitalise(body.error) + ".";
+        if (body && body.error) message = `${capitalise(body.error)}${/[.!?)]$/.test(body.error) ? "" : "."}`;
       } catch (_) {
         // not JSON: keep the status message
       }
@@ -76,8 +76,10 @@
     return response;
   }
 
+  // "the melody has no notes" reads better as a sentence; "notes.txt is ..." keeps its name.
   function capitalise(text) {
-    return text.charAt(0).toUpperCase() + text.slice(1);
+    const first = text.split(/[\s:]/, 1)[0];
+    return /^[a-z]+$/.test(first) ? text.charAt(0).toUpperCase() + text.slice(1) : text;
   }
 
   async function postJson(path, value) {
@@ -371,6 +373,7 @@
       view.ctx.font = "14px system-ui, sans-serif";
       view.ctx.fillText("No melody yet: press Record and play, open a .mid file, or load an example.", 12, view.height / 2);
     }
+    canvas.dataset.geometry = JSON.stringify({ pxPerStep: view.pxPerStep, low, high, rowHeight });
     canvas.dataset.noteCount = String(notes.length);
     canvas.dataset.notes = JSON.stringify(melody ? notes.map((n) => [
       roundStep(n.s, melody.tpb), roundStep(n.e, melody.tpb), n.p]) : []);
@@ -722,9 +725,18 @@
       key.setAttribute("role", "button");
       key.setAttribute("aria-label", noteName(pitch));
       const offset = pitch - lowest;
-      key.textContent = offset < KEY_LABELS.length ? KEY_LABELS[offset] : "";
+      if (offset < KEY_LABELS.length) {
+        const letter = document.createElement("span");
+        letter.className = "key-letter";
+        letter.textContent = KEY_LABELS[offset];
+        key.appendChild(letter);
+      }
       if (!black) {
-        if (pitch % 12 === 0) key.textContent = `${key.textContent}${key.textContent ? " · " : ""}C${pitch / 12 - 1}`;
+        if (pitch % 12 === 0) {
+          const name = document.createElement("span");
+          name.textContent = `C${pitch / 12 - 1}`;
+          key.appendChild(name);
+        }
         white += 1;
       }
       keys.push({ key, black, whiteIndex: white - (black ? 0 : 1) });
