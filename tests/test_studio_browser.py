@@ -7,6 +7,7 @@ console error or uncaught page error. Skipped, saying how to get the browser, wh
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -84,9 +85,7 @@ def problems() -> Problems:
 
 
 @pytest.fixture
-def page_factory(
-    browser: Any, studio: Studio, problems: Problems
-) -> Iterator[Callable[..., Page]]:
+def page_factory(browser: Any, studio: Studio, problems: Problems) -> Iterator[Callable[..., Page]]:
     contexts = []
 
     def open_page(init_script: str | None = None, **viewport: int) -> Page:
@@ -100,9 +99,11 @@ def page_factory(
         page.set_default_timeout(TIMEOUT_MS)
         page.on(
             "console",
-            lambda m: problems.seen.append(f"console {m.type}: {m.text}")
-            if m.type in ("error", "warning")
-            else None,
+            lambda m: (
+                problems.seen.append(f"console {m.type}: {m.text}")
+                if m.type in ("error", "warning")
+                else None
+            ),
         )
         page.on("pageerror", lambda error: problems.seen.append(f"page error: {error}"))
         page.goto(studio.url)
@@ -188,7 +189,7 @@ def test_record_from_the_on_screen_piano_and_the_computer_keyboard(
     notes = melody_notes(page)
     assert [pitch for _, _, pitch in notes] == [60, 64, 79]
     assert all(end > start for start, end, _ in notes)
-    assert all(b[0] >= a[1] for a, b in zip(notes, notes[1:], strict=False))  # one at a time
+    assert all(b[0] >= a[1] for a, b in itertools.pairwise(notes))  # one at a time
     assert page.inner_text("#melody-name").startswith("— Recording at 200 bpm")
     harmonise(page)
     voices = json.loads(page.get_attribute("#harmony-roll", "data-voices"))
@@ -245,9 +246,7 @@ def test_edit_a_note_then_undo_and_redo(page_factory: Callable[..., Page]) -> No
     assert added[-1][:2] == [end + 6, end + 10]
 
 
-def test_harmonise_play_and_download(
-    page_factory: Callable[..., Page], tmp_path: Path, studio: Studio
-) -> None:
+def test_harmonise_play_and_download(page_factory: Callable[..., Page], tmp_path: Path) -> None:
     page = page_factory()
     load_example(page, "amazing-grace")
     page.fill("#seed", "4")

@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         checkpoint_name=args.checkpoint or "the shipped model",
     )
+    studio.warm_up()
 
     def ready(url: str) -> None:
         sys.stdout.write(f"studio: {url}\n")

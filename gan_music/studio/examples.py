@@ -12,6 +12,8 @@ Each tune is written here as bars of ``(sixteenths, MIDI pitch)`` and becomes a
 
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import dataclass
 
 from gan_music import midi
@@ -89,6 +91,12 @@ EXAMPLES = (
 
 def example_melody(key: str) -> Melody:
     """The example melody called ``key``; a GanMusicError naming the choices for another key."""
+    return copy.deepcopy(_made(key))  # the caller may change its copy
+
+
+@functools.cache
+def _made(key: str) -> Melody:
+    """Each example made once: the Bach chorale is read from the shipped data set."""
     for example in EXAMPLES:
         if example.key == key:
             return example.melody()

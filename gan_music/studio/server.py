@@ -22,6 +22,7 @@ script), ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer`` a
 
 from __future__ import annotations
 
+import functools
 import hmac
 import http.server
 import importlib.resources
@@ -102,6 +103,21 @@ class Studio:
     def allowed_origins(self) -> set[str]:
         """The values of the Origin header of the studio's own page."""
         return {f"http://{host}" for host in self.allowed_hosts()}
+
+    @functools.cached_property
+    def version(self) -> str:
+        """The installed version of binomial-gan-music (read once: a metadata look-up is slow)."""
+        import gan_music
+
+        return str(gan_music.__version__)
+
+    def warm_up(self) -> None:
+        """Make the examples and run the model once, so the first page load is as fast as any."""
+        for example in EXAMPLES:
+            example_melody(example.key)
+        melody = example_melody(EXAMPLES[0].key)
+        api.harmonise(self.model, melody, seed=0)
+        _ = self.version
 
     def token_matches(self, candidate: str | None) -> bool:
         """Constant-time comparison with the token."""
@@ -216,11 +232,9 @@ class StudioHandler(http.server.BaseHTTPRequestHandler):
     # Endpoints ------------------------------------------------------------------------------
 
     def _info(self) -> dict[str, Any]:
-        import gan_music
-
         studio = self.server.studio
         return {
-            "version": str(gan_music.__version__),
+            "version": studio.version,
             "model": studio.checkpoint_name,
             "temperature": api.default_temperature(studio.model),
             "temperature_range": list(api.TEMPERATURE_RANGE),
