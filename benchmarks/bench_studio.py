@@ -39,20 +39,13 @@ from report import Goal, Table, _row
 from timing import format_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the browser set-up the studio's tests use
+from chromium import CHROMIUM, MISSING, launch
+
 DEFAULT_OUT = ROOT / "docs" / "benchmarks.md"
 COMMAND = "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_studio.py"
 START = "<!-- studio-benchmark:start -->"
 END = "<!-- studio-benchmark:end -->"
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
 HARMONISE_GOAL_MS = 300.0
 LOAD_GOAL_MS = 1000.0
 MELODY = "ode-to-joy"  #: 8 bars of 4/4
@@ -85,7 +78,7 @@ def measure(runs: int) -> dict[str, list[float]]:
         server_ms.append((time.perf_counter() - started) * 1000)
     studio = Studio(model=model)
     with running(studio), sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        browser = launch(playwright)
         try:
             load_ms = []
             for _ in range(runs + 1):
@@ -200,8 +193,8 @@ def kept_section(path: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Measure, print, write; returns the exit status."""
     args = parse_args(argv)
-    if not Path(CHROMIUM).exists():
-        print(f"no browser at {CHROMIUM}: apt-get install chromium", file=sys.stderr)
+    if not CHROMIUM.exists():
+        print(MISSING, file=sys.stderr)
         return 2
     started = time.perf_counter()
     meter = machine.CpuMeter()

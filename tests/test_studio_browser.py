@@ -14,14 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chromium import CHROMIUM, MISSING, launch
 
-CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
-    pytest.skip(
-        f"no browser at {CHROMIUM}: install Debian's with `apt-get install chromium` "
-        "(CI's .ci/run does) to run the studio's browser tests",
-        allow_module_level=True,
-    )
+    pytest.skip(MISSING, allow_module_level=True)
 pytest.importorskip("mido")
 sync_api = pytest.importorskip(
     "playwright.sync_api",
@@ -34,15 +30,6 @@ from gan_music.pianoroll import Score
 from gan_music.studio.examples import example_melody
 from gan_music.studio.server import Studio, running
 
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
 TIMEOUT_MS = 60_000  #: generous: the machine may be shared; nothing here is timed
 
 Page = Any  # playwright.sync_api.Page
@@ -58,7 +45,7 @@ def studio() -> Iterator[Studio]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        launched = launch(playwright)
         try:
             yield launched
         finally:
