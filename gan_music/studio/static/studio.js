@@ -404,7 +404,8 @@
       return;
     }
     const voices = harmonyVoices();
-    const steps = harmony.n_steps;
+    // As wide as the melody roll above, so that their bar lines line up.
+    const steps = Math.max(harmony.n_steps, melodyView ? melodyView.steps : 0);
     const pitches = voices.flat().map((n) => n[2]).filter((p) => p >= 0);
     const [low, high] = pitchRange(pitches, 30);
     const view = sizeCanvas(canvas, $("harmony-wrap"), steps, 6);
@@ -904,17 +905,17 @@
     const stepsPerBar = (numerator * 16) / denominator;
     const stepMs = 60000 / bpm / 4;
     const clickSteps = denominator === 8 ? 2 : 4;
-    const countIn = $("count-in").checked ? stepsPerBar : 0;
+    const countInSteps = $("count-in").checked ? stepsPerBar : 0;
     const now = performance.now();
-    const zero = now + 150 + countIn * stepMs;
+    const zero = now + 150 + countInSteps * stepMs;
     state.recording = {
       bpm, numerator, denominator, stepsPerBar, stepMs, clickSteps, zero,
-      nextClick: -countIn, open: new Map(), events: [], timer: 0,
+      nextClick: -countInSteps, open: new Map(), events: [], timer: 0,
     };
     state.recording.timer = setInterval(tickRecording, 25);
     tickRecording();
     updateButtons();
-    say(countIn ? "Count-in… play after one bar of clicks." : "Recording: play now.");
+    say(countInSteps ? "Count-in… play after one bar of clicks." : "Recording: play now.");
   }
 
   function tickRecording() {
@@ -1068,7 +1069,7 @@
         const ms = performance.now() - started;
         document.body.dataset.harmonyMs = ms.toFixed(1);
         document.body.dataset.harmonyCount = String(count);
-        say(`Harmonised with seed ${harmony.seed} in ${Math.round(ms)} ms. Press Play to listen.`);
+        say(`Harmonised with seed ${harmony.seed}. Press Play to listen.`);
       }));
     } catch (error) {
       showError(describe(error));
