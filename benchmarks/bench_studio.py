@@ -84,15 +84,17 @@ def measure(runs: int) -> dict[str, list[float]]:
             for _ in range(runs + 1):
                 context = browser.new_context(viewport={"width": 1280, "height": 800})
                 page = context.new_page()
+                page.set_default_timeout(300_000)  # a busy machine: report, never give up
                 started = time.perf_counter()
                 page.goto(studio.url)
-                page.wait_for_selector("body[data-ready=true]", timeout=60_000)
+                page.wait_for_selector("body[data-ready=true]", timeout=300_000)
                 load_ms.append((time.perf_counter() - started) * 1000)
                 context.close()
             context = browser.new_context(viewport={"width": 1280, "height": 800})
             page = context.new_page()
+            page.set_default_timeout(300_000)
             page.goto(studio.url)
-            page.wait_for_selector("body[data-ready=true]", timeout=60_000)
+            page.wait_for_selector("body[data-ready=true]", timeout=300_000)
             page.select_option("#example", MELODY)
             page.click("#load-example")
             page.wait_for_selector("#melody-name:has-text('Ode to Joy')")
@@ -100,7 +102,7 @@ def measure(runs: int) -> dict[str, list[float]]:
             for run in range(runs + 2):
                 page.fill("#seed", str(run))
                 page.click("#harmonise")
-                page.wait_for_selector(f"body[data-harmony-count='{run + 1}']", timeout=60_000)
+                page.wait_for_selector(f"body[data-harmony-count='{run + 1}']", timeout=300_000)
                 assert not page.is_disabled("#play")
                 click_ms.append(float(page.get_attribute("body", "data-harmony-ms") or "nan"))
             context.close()

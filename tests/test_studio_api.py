@@ -352,8 +352,10 @@ def test_info_says_what_the_page_may_offer(studio: Studio) -> None:
 
 
 def test_examples_are_listed_and_each_harmonises(studio: Studio) -> None:
-    listing = send(studio, "GET", "/api/examples").json()["examples"]
+    reply = send(studio, "GET", "/api/examples").json()
+    listing = reply["examples"]
     assert [item["key"] for item in listing] == [e.key for e in EXAMPLES]
+    assert reply["first"] == example(studio, EXAMPLES[0].key)  # the page's first melody
     metres = set()
     for item in listing:
         melody = example(studio, item["key"])

@@ -206,7 +206,8 @@ class StudioHandler(http.server.BaseHTTPRequestHandler):
             self._send_json(200, self._info())
         elif path == "/api/examples":
             listing = [{"key": e.key, "title": e.title} for e in EXAMPLES]
-            self._send_json(200, {"examples": listing})
+            first = api.melody_to_json(example_melody(EXAMPLES[0].key), EXAMPLES[0].title)
+            self._send_json(200, {"examples": listing, "first": first})  # one trip at page load
         elif path.startswith("/api/examples/"):
             key = path.removeprefix("/api/examples/")
             if key not in {e.key for e in EXAMPLES}:

@@ -1058,7 +1058,10 @@
     try {
       const response = await postJson("/api/harmonise", harmonyRequest());
       const harmony = await response.json();
-      if (state.melody !== melody) return; // edited meanwhile: that answer is out of date
+      if (state.melody !== melody) { // edited meanwhile: that answer is out of date
+        say("The melody changed while harmonising: press Harmonise again.");
+        return;
+      }
       stopPlayback();
       state.harmony = { ...harmony, melody };
       drawHarmony();
@@ -1085,7 +1088,8 @@
 
   // Playback -------------------------------------------------------------------------------------
 
-  function play() {
+  // Play from `fromStep` (a sixteenth; a note sounding there starts at once, shortened).
+  function play(fromStep = 0) {
     clearError();
     if (!state.melody || !state.melody.notes.length) return;
     if (!audioReady()) return;
@@ -1096,12 +1100,14 @@
     const voices = state.harmony ? harmonyVoices()
       : [melody.notes.map((n) => [tickStep(n.s, melody.tpb), tickStep(n.e - n.s, melody.tpb), n.p])];
     const endStep = state.harmony ? state.harmony.n_steps : melodyLengthSteps(melody);
-    const start = audio.ctx.currentTime + 0.08;
+    const start = audio.ctx.currentTime + 0.08 - fromStep * stepSec; // when step 0 would be
     const sounds = [];
     voices.forEach((notes, v) => {
       for (const [step, length, pitch] of notes) {
-        if (pitch < 0) continue;
-        sounds.push(sound(pitch, start + step * stepSec, length * stepSec * 0.97, audio.voices[v], v ? 64 : 80));
+        if (pitch < 0 || step + length <= fromStep) continue;
+        const from = Math.max(step, fromStep);
+        const duration = (step + length - from) * stepSec * 0.97;
+        sounds.push(sound(pitch, start + from * stepSec, duration, audio.voices[v], v ? 64 : 80));
       }
     });
     state.playing = { start, stepSec, endStep, sounds, frame: 0 };
@@ -1268,11 +1274,12 @@
     $("temperature").addEventListener("input", () => {
       $("temperature-value").textContent = Number($("temperature").value).toFixed(2);
     });
-    $("play").addEventListener("click", play);
+    $("play").addEventListener("click", () => play(0));
     $("stop").addEventListener("click", () => { stopPlayback(); say("Stopped."); });
     $("play-tempo").addEventListener("input", () => {
       $("play-tempo-value").textContent = $("play-tempo").value;
-      if (state.playing) play();
+      const playing = state.playing;
+      if (playing) play(Math.max(0, (audio.ctx.currentTime - playing.start) / playing.stepSec));
     });
     $("download-midi").addEventListener("click", downloadMidi);
     $("download-png").addEventListener("click", downloadPicture);
@@ -1291,6 +1298,12 @@
     if (new URLSearchParams(location.search).has("token")) {
       history.replaceState(null, "", location.pathname); // the cookie carries the token now
     }
+    // Ask the server first, so that its answers travel while the page is built.
+    const answers = Promise.all([
+      call("/api/info").then((r) => r.json()),
+      call("/api/examples").then((r) => r.json()),
+    ]);
+    answers.catch(() => {}); // handled below, once the page is built
     wire();
     buildPiano();
     buildVoiceControls();
@@ -1298,10 +1311,7 @@
     drawHarmony();
     updateButtons();
     try {
-      const [info, examples] = await Promise.all([
-        call("/api/info").then((r) => r.json()),
-        call("/api/examples").then((r) => r.json()),
-      ]);
+      const [info, examples] = await answers;
       state.info = info;
       if (info.temperature !== null) {
         $("temperature-label").hidden = false;
@@ -1316,7 +1326,9 @@
         option.textContent = example.title;
         $("example").appendChild(option);
       }
-      if (examples.examples.length) await loadExample(examples.examples[0].key, { keepUndo: false });
+      if (examples.first) {
+        setMelody(melodyFromServer(examples.first), { keepUndo: false });
+      }
       say(`Ready (${info.model}). Play on the piano or the computer keys, or press Harmonise.`);
       document.body.dataset.ready = "true";
     } catch (error) {
