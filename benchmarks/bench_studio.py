@@ -89,6 +89,7 @@ def measure(runs: int) -> dict[str, list[float]]:
                 page.goto(studio.url)
                 page.wait_for_selector("body[data-ready=true]", timeout=300_000)
                 load_ms.append((time.perf_counter() - started) * 1000)
+                print(f"  page load {len(load_ms)}: {load_ms[-1]:.0f} ms", flush=True)
                 context.close()
             context = browser.new_context(viewport={"width": 1280, "height": 800})
             page = context.new_page()
@@ -105,6 +106,7 @@ def measure(runs: int) -> dict[str, list[float]]:
                 page.wait_for_selector(f"body[data-harmony-count='{run + 1}']", timeout=300_000)
                 assert not page.is_disabled("#play")
                 click_ms.append(float(page.get_attribute("body", "data-harmony-ms") or "nan"))
+                print(f"  harmonise {run + 1}: {click_ms[-1]:.0f} ms", flush=True)
             context.close()
         finally:
             browser.close()
