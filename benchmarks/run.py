@@ -15,6 +15,7 @@ from pathlib import Path
 import bench_distributions
 import bench_footprint
 import bench_gan
+import bench_studio
 import machine
 import report
 from timing import format_seconds
@@ -70,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     out = args.out if args.out is not None else (None if args.quick else DEFAULT_OUT)
     if out is not None:
-        out.write_text(page, encoding="utf-8")
+        kept = bench_studio.kept_section(out)  # measured apart, in a browser: kept as it was
+        out.write_text(page + (f"\n{kept}\n" if kept else ""), encoding="utf-8")
         print(f"\nwrote {out}")
     print(f"benchmarks took {runtime}")
     return 0

@@ -230,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     evl.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
     evl.add_argument("--strict", action="store_true", help="exit 1 if a quality target fails")
     evl.set_defaults(run=_evaluate)
+
+    from gan_music.studio.command import add_parser as add_studio_parser
+
+    add_studio_parser(commands)
     return parser
 
 

@@ -121,21 +121,51 @@ def read_melody(path: str | os.PathLike[str]) -> Melody:
     Any problem with the file raises :class:`MidiError` with a one-line message.
     """
     source = Path(path)
-    midi = _load(source)
-    tracks, meta, end_tick, drums = _parse(midi)
-    notes = [note for track in tracks for note in track]
-    if not notes:
-        if drums:
-            msg = f"{source} holds only drums (channel 10): give a file with a melody on another channel"
-        else:
-            msg = f"{source} has no notes: give a MIDI file that holds a melody"
+    return _melody_of(_load(source), str(source))
+
+
+def read_melody_bytes(data: bytes, name: str = "the file") -> Melody:
+    """Like :func:`read_melody`, for the bytes of a MIDI file held in memory (an upload).
+
+    ``name`` stands for the file in error messages.
+
+    >>> read_melody_bytes(b"hello", "notes.txt")
+    Traceback (most recent call last):
+    ...
+    gan_music.errors.MidiError: notes.txt is not a MIDI file (no 'MThd' header): give a standard MIDI file (.mid)
+    """
+    if len(data) > MAX_FILE_BYTES:
+        msg = f"{name} is {len(data) // 2**20} MB, too big for a melody: give a smaller MIDI file"
         raise MidiError(msg)
-    line, polyphonic = _skyline(notes, tolerance=midi.ticks_per_beat // 8)
-    _check_length(source, end_tick, midi.ticks_per_beat)
-    steps_per_bar, first_downbeat, steps_per_beat = _metre(meta, end_tick, midi.ticks_per_beat)
+    return _melody_of(_parse_bytes(_unwrap_riff(data), name), name)
+
+
+def melody_from_notes(
+    notes: Sequence[TickNote],
+    ticks_per_beat: int,
+    meta: Sequence[MetaEvent] = (),
+    end_tick: int = 0,
+    name: str = "the melody",
+) -> Melody:
+    """A :class:`Melody` from notes and meta events, read as :func:`read_melody` reads a file.
+
+    The top line is kept, the length checked, and the metre taken from the time signatures.
+
+    >>> melody = melody_from_notes([(0, 480, 60, 80), (480, 960, 62, 80)], 480)
+    >>> melody.steps_per_bar, melody.first_downbeat, melody.n_steps
+    (16, 0, 8)
+    """
+    if not notes:
+        msg = f"{name} has no notes: give a MIDI file that holds a melody"
+        raise MidiError(msg)
+    line, polyphonic = _skyline(notes, tolerance=ticks_per_beat // 8)
+    end_tick = max(end_tick, *(end for _, end, _, _ in line))
+    _check_length(name, end_tick, ticks_per_beat)
+    meta = sorted(meta, key=lambda event: event[0])
+    steps_per_bar, first_downbeat, steps_per_beat = _metre(meta, end_tick, ticks_per_beat)
     return Melody(
         notes=line,
-        ticks_per_beat=midi.ticks_per_beat,
+        ticks_per_beat=ticks_per_beat,
         meta=meta,
         end_tick=end_tick,
         was_polyphonic=polyphonic,
@@ -143,6 +173,16 @@ def read_melody(path: str | os.PathLike[str]) -> Melody:
         first_downbeat=first_downbeat,
         steps_per_beat=steps_per_beat,
     )
+
+
+def _melody_of(midi: Any, name: str) -> Melody:
+    """The melody of a parsed file (see :func:`read_melody`)."""
+    tracks, meta, end_tick, drums = _parse(midi)
+    notes = [note for track in tracks for note in track]
+    if not notes and drums:
+        msg = f"{name} holds only drums (channel 10): give a file with a melody on another channel"
+        raise MidiError(msg)
+    return melody_from_notes(notes, midi.ticks_per_beat, meta, end_tick, name)
 
 
 def read_score(path: str | os.PathLike[str]) -> Score:
@@ -178,6 +218,18 @@ def write_harmony(
     melody's 16th grid, cut at the melody's length). Every track ends where the input did.
     The file is written whole or not at all, and an existing file only with ``force``.
     """
+    _save(path, _harmony_file(melody, accompaniment), force=force)
+
+
+def harmony_bytes(melody: Melody, accompaniment: Score) -> bytes:
+    """The bytes of the file :func:`write_harmony` writes, made in memory (for a download)."""
+    buffer = io.BytesIO()
+    _harmony_file(melody, accompaniment).save(file=buffer)
+    return buffer.getvalue()
+
+
+def _harmony_file(melody: Melody, accompaniment: Score) -> Any:
+    """The mido file of a melody and its three-voice accompaniment (see write_harmony)."""
     if accompaniment.n_voices != 3:
         msg = f"the accompaniment needs 3 voices (alto, tenor, bass), got {accompaniment.n_voices}"
         raise ValueError(msg)
@@ -186,7 +238,7 @@ def write_harmony(
     for voice in range(3):
         notes = _voice_ticks(accompaniment, voice, tpb, ACCOMPANIMENT_VELOCITY, melody.end_tick)
         parts.append((VOICES[voice + 1], notes))
-    _save(path, tpb, melody.meta, parts, melody.end_tick, force=force)
+    return _midi_file(tpb, melody.meta, parts, melody.end_tick)
 
 
 def write_score(
@@ -220,7 +272,7 @@ def write_score(
         (name, _voice_ticks(score, voice, ticks_per_beat, MELODY_VELOCITY, end_tick))
         for voice, name in enumerate(names)
     ]
-    _save(path, ticks_per_beat, meta, parts, end_tick, force=force)
+    _save(path, _midi_file(ticks_per_beat, meta, parts, end_tick), force=force)
 
 
 def example_melody() -> Melody:
@@ -258,6 +310,11 @@ def _load(source: Path) -> Any:
     data = _unwrap_riff(
         read_input(source, kind="a MIDI file", limit=MAX_FILE_BYTES, error=MidiError)
     )
+    return _parse_bytes(data, str(source))
+
+
+def _parse_bytes(data: bytes, source: str) -> Any:
+    """Parse the bytes of a standard MIDI file with mido; every fault becomes a MidiError."""
     if not data.startswith(b"MThd"):
         msg = f"{source} is not a MIDI file (no 'MThd' header): give a standard MIDI file (.mid)"
         raise MidiError(msg)
@@ -416,7 +473,7 @@ def beat_of_signature(numerator: int, denominator: int) -> int:
     return max(1, round(3 * unit if compound else unit))
 
 
-def _check_length(source: Path, end_tick: int, ticks_per_beat: int) -> None:
+def _check_length(source: Path | str, end_tick: int, ticks_per_beat: int) -> None:
     steps = _ceil_steps(end_tick, ticks_per_beat)
     if steps > MAX_STEPS:
         msg = (
@@ -495,36 +552,42 @@ def _voice_ticks(
     return notes
 
 
-def _metre_events(ticks_per_beat: int, bpm: float, first_downbeat: int) -> list[MetaEvent]:
-    """Tempo and 4/4 time signature, after a pickup bar of ``first_downbeat`` 16ths if any."""
+def _metre_events(
+    ticks_per_beat: int, bpm: float, first_downbeat: int, numerator: int = 4, denominator: int = 4
+) -> list[MetaEvent]:
+    """Tempo and time signature (4/4 unless told), after a pickup of ``first_downbeat`` 16ths."""
     events: list[MetaEvent] = [(0, "set_tempo", {"tempo": round(60_000_000 / bpm)})]  # us/beat
-    four_four = {
-        "numerator": 4,
-        "denominator": 4,
+    signature = {
+        "numerator": numerator,
+        "denominator": denominator,
         "clocks_per_click": 24,
         "notated_32nd_notes_per_beat": 8,
     }
-    if first_downbeat % STEPS_PER_BAR:
-        steps = first_downbeat % STEPS_PER_BAR
+    steps_per_bar = numerator * STEPS_PER_BAR // denominator
+    if first_downbeat % steps_per_bar:
+        steps = first_downbeat % steps_per_bar
         pickup = (steps // 4, 4) if steps % 4 == 0 else (steps, 16)
         events.append(
-            (0, "time_signature", {**four_four, "numerator": pickup[0], "denominator": pickup[1]})
+            (0, "time_signature", {**signature, "numerator": pickup[0], "denominator": pickup[1]})
         )
-        events.append((_step_tick(steps, ticks_per_beat), "time_signature", four_four))
+        events.append((_step_tick(steps, ticks_per_beat), "time_signature", signature))
     else:
-        events.append((0, "time_signature", four_four))
+        events.append((0, "time_signature", signature))
     return events
 
 
-def _save(
-    path: str | os.PathLike[str],
+def _save(path: str | os.PathLike[str], midi: Any, *, force: bool) -> None:
+    """Write a mido file whole or not at all."""
+    with atomic_path(path, force=force) as tmp:
+        midi.save(tmp)
+
+
+def _midi_file(
     ticks_per_beat: int,
     meta: Sequence[MetaEvent],
     parts: Sequence[tuple[str, Sequence[TickNote]]],
     end_tick: int,
-    *,
-    force: bool,
-) -> None:
+) -> Any:
     """A type-1 file: a conductor track with ``meta``, then one named track per part."""
     mido = _mido()
     midi = mido.MidiFile(type=1, ticks_per_beat=ticks_per_beat)
@@ -540,8 +603,7 @@ def _save(
                 (end, 1, mido.Message("note_off", channel=channel, note=pitch, velocity=0))
             )
         midi.tracks.append(_track(mido, name, events, end_tick))
-    with atomic_path(path, force=force) as tmp:
-        midi.save(tmp)
+    return midi
 
 
 def _track(mido: Any, name: str, events: list[tuple[int, int, Any]], end_tick: int) -> Any:

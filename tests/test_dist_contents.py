@@ -104,7 +104,7 @@ def test_wheel_holds_every_tracked_module_and_data_file(dist_dir: Path) -> None:
     wanted = {
         path
         for path in tracked_files(*PACKAGES)
-        if path.suffix in {".py", ".typed", ".npz", ".mid"}
+        if path.suffix in {".py", ".typed", ".npz", ".mid", ".html", ".css", ".js"}
     }
     assert wanted, "git lists no package files"
     assert sorted(wanted - shipped) == []
