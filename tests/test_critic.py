@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from gan_music.baselines import NoiseBaseline
-from gan_music.critic import CHORD_TYPES, auc, harmony_features, segments, two_sample_test
+from gan_music.critic import (
+    CHORD_TYPES,
+    Passages,
+    auc,
+    harmony_features,
+    segments,
+    two_sample_test,
+)
 from gan_music.dataset import Chorale, load_chorales, split_chorales
 from gan_music.evaluate import critic_results
 from gan_music.pianoroll import Score
@@ -58,8 +65,9 @@ def test_bach_against_bach_is_near_chance_and_noise_is_caught(
         for name, (_, _, group) in (("train", real_train), ("test", real_test))
     }
 
-    def part(passages: tuple[np.ndarray, ...], mask: np.ndarray) -> tuple[np.ndarray, ...]:
-        return tuple(array[mask] for array in passages)
+    def part(passages: Passages, mask: np.ndarray) -> Passages:
+        pitch, onset, group = passages
+        return pitch[mask], onset[mask], group[mask]
 
     bach = two_sample_test(
         part(real_train, halves["train"]),

@@ -216,7 +216,7 @@ def test_a_renamed_fresh_clone_follows_its_readme_to_a_publish(tmp_path: Path) -
     with contextlib.ExitStack() as stack:
         reporter = publish.Reporter(secrets=[password])
         indexes = {
-            name: stack.enter_context(publish.local_index(tmp_path / name, password, reporter))
+            name: stack.enter_context(publish.local_index(tmp_path / name, password, 0, reporter))
             for name in ("pypi", "testpypi")
         }
         (home / ".pypirc").write_text(pypirc(indexes), encoding="utf-8")
