@@ -247,7 +247,8 @@ def binomial_logpmf(k: FloatArray, n: int, p: float) -> FloatArray:
     result[at_zero] = n * math.log1p(-p)
     result[at_n] = n * math.log(p)
     inside = ~(at_zero | at_n)
-    result[inside] = logpmf_inside(k[inside], n, p)
+    if inside.any():  # n = 0 has no inside point, and its mean of 0 has no logarithm
+        result[inside] = logpmf_inside(k[inside], n, p)
     return result
 
 

@@ -200,7 +200,8 @@ def write_error(target: Path, error: OSError) -> str:
         )
     if error.errno == errno.ENAMETOOLONG:
         return f"the path {target} is too long for the file system: choose a shorter name"
-    return f"cannot write {target} ({error.strerror}): choose another folder"
+    reason = error.strerror or str(error) or type(error).__name__
+    return f"cannot write {target} ({reason}): choose another folder"
 
 
 @contextlib.contextmanager

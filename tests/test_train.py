@@ -56,6 +56,7 @@ def test_a_short_default_run_writes_every_output(tmp_path: Path) -> None:
         "checkpoint.npz",
         "losses.csv",
         "model.npz",
+        "run.lock",  # stays: it is locked only while a run holds it (gan_music/_lock.py)
     ]
 
 

@@ -16,7 +16,7 @@ gives the same :class:`~gan_music.midi.Melody` and the same MIDI file as the com
 >>> from gan_music.midi import example_melody
 >>> page = melody_to_json(example_melody(), "example")
 >>> page["steps_per_bar"], page["first_downbeat"], len(page["notes"])
-(16, 4, 43)
+(16, 4, 50)
 >>> melody_from_json(page).notes == example_melody().notes
 True
 >>> melody_from_json({"ticks_per_beat": 480, "notes": [], "end_tick": 0, "meta": []})

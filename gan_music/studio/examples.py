@@ -53,7 +53,7 @@ C5, D5, E5, F5, G5, C6 = 72, 74, 76, 77, 79, 84
 
 # fmt: off
 EXAMPLES = (
-    Example("bach", "Bach: Wer hat dich so geschlagen (BWV 244.46), 4/4"),
+    Example("bach", "Bach: Was mein Gott will, das gscheh allzeit (BWV 244.25), 4/4"),
     Example("ode-to-joy", "Beethoven: Ode to Joy, 4/4", bpm=100, tune=(
         (4, Fs4), (4, Fs4), (4, G4), (4, A4),
         (4, A4), (4, G4), (4, Fs4), (4, E4),
