@@ -52,6 +52,7 @@ ENV_FLAG = "TEMPLATE_FORK_CHECK"
 NEW = "tiny-stats-demo"
 NEW_GITHUB = f"fork-owner/{NEW}"
 BY_HAND = "Building and publishing by hand"
+SHELL = {"bash", "sh", "shell"}  # the code blocks the walk-through runs as shell commands
 SECTION = re.compile(r"^## (.+?)[ \t]*$", re.MULTILINE)
 BLOCK = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 RUN_DOCTEST = (
@@ -105,7 +106,7 @@ def walk_through(readme: str, packages: list[str], scratch: Path, home: Path) ->
                 uploads = [line for line in code.splitlines() if "twine upload" in line]
                 assert uploads, "the section uploads with twine"
                 assert not any("://" in line or "--repository-url" in line for line in uploads)
-            if language in {"bash", "sh", "shell"}:
+            if language in SHELL:
                 lines.append(code)
             elif language in {"pycon", "python"}:
                 block = scratch / f"{title.strip('`')}-{number}.{language}"
@@ -240,9 +241,12 @@ def test_a_renamed_fresh_clone_follows_its_readme_to_a_publish(tmp_path: Path) -
     assert "inside the fork check's own nested suite" in text
     # The binomial section's session, as a doctest.
     assert re.search(r"^doctest: ([5-9]|\d\d+) examples, 0 failed$", text, re.MULTILINE)
-    # The music section's commands wrote what they say.
+    # The music section's commands wrote what they say (its shell blocks, not its prose).
     music = readme_sections(readme)[f"`{packages[1]}`"]
-    for written in re.findall(r"--(?:out|plot) (\S+)", music):
+    commands = "\n".join(body for lang, body in BLOCK.findall(music) if lang in SHELL)
+    outputs = re.findall(r"--(?:out|plot) (\S+)", commands)
+    assert outputs, commands
+    for written in outputs:
         assert (clone / written).exists(), written
     # By hand: both uploads reached their local index, and only that.
     prefix = dist.replace("-", "_")
