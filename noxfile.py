@@ -322,12 +322,25 @@ def bench(session: nox.Session) -> None:
     ``--out FILE``. PyTorch is pinned to the CPU build that pip finds on this machine's disk:
     an unpinned ``torch`` pulls a GPU build of several GB. The session uses pip (virtualenv),
     not uv, which does not look there. See benchmarks/README.md.
+
+    The benchmarks run as on a user's machine: without ``OPENBLAS_CORETYPE`` and
+    ``OPENBLAS_L2_SIZE``, which force OpenBLAS's kernels and cache size (only this session
+    removes them, never the tests). Their values go along in
+    ``BENCH_CALLER_OPENBLAS_VARIABLES`` so the page can compare the two.
     """
+    import json  # here, not at the top: only this session needs them
+    import os
+
+    forced = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+    caller = {name: os.environ[name] for name in forced if name in os.environ}
+    env: dict[str, str | None] = dict.fromkeys(forced)  # None: nox removes the variable
+    env["BENCH_CALLER_OPENBLAS_VARIABLES"] = json.dumps(caller)
     session.install(*group("build"))
     with tempfile.TemporaryDirectory() as tmp:
         _, wheel = build_dists(session, Path(tmp) / "dist")
         session.install(f"{wheel}[all]", *group("bench"))
         session.chdir(tmp)  # an empty folder: the wheel is imported, never the source tree
         session.run(
-            "python", str(ROOT / "benchmarks" / "run.py"), "--wheel", str(wheel), *session.posargs
-        )
+            "python", str(ROOT / "benchmarks" / "run.py"), "--wheel", str(wheel), *session.posargs,
+            env=env,
+        )  # fmt: skip

@@ -7,10 +7,12 @@ True
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sys
 import time
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,31 @@ BLAS_VARIABLES = (
     "OPENBLAS_NUM_THREADS",
     "OMP_NUM_THREADS",
 )
+#: Variables a user's machine does not set: ``nox -s bench`` runs the benchmarks without them.
+UNSET_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+#: Where ``nox -s bench`` hands over the values of :data:`UNSET_VARIABLES` it removed (JSON).
+CALLER_VARIABLES = "BENCH_CALLER_OPENBLAS_VARIABLES"
+
+
+def without_variables(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without :data:`UNSET_VARIABLES`.
+
+    >>> without_variables({"PATH": "/bin", "OPENBLAS_CORETYPE": "Haswell"})
+    {'PATH': '/bin'}
+    """
+    return {k: v for k, v in env.items() if k not in UNSET_VARIABLES}
+
+
+def caller_variables() -> dict[str, str]:
+    """The :data:`UNSET_VARIABLES` of whoever started the benchmarks, with their values.
+
+    From :data:`CALLER_VARIABLES` when ``nox -s bench`` removed them, else this process's own.
+    """
+    passed = os.environ.get(CALLER_VARIABLES)
+    if passed is not None:
+        values: dict[str, str] = json.loads(passed)
+        return values
+    return {k: os.environ[k] for k in UNSET_VARIABLES if k in os.environ}
 
 
 def cpu_model() -> str:
@@ -57,9 +84,15 @@ def _blas() -> str:
     pool = numpy_blas()
     if not pool:
         return "none found"
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    chosen = (
+        f"forced by OPENBLAS_CORETYPE={forced}"
+        if forced
+        else "OpenBLAS's own choice for this CPU, OPENBLAS_CORETYPE not set"
+    )
     return (
-        f"{pool.get('internal_api')} {pool.get('version')}, {pool.get('architecture')} kernels, "
-        f"{pool.get('num_threads')} threads, {pool.get('threading_layer')} "
+        f"{pool.get('internal_api')} {pool.get('version')}, {pool.get('architecture')} kernels "
+        f"({chosen}), {pool.get('num_threads')} threads, {pool.get('threading_layer')} "
         f"(`{Path(pool.get('filepath', '')).name}`)"
     )
 
@@ -159,6 +192,14 @@ def describe() -> list[tuple[str, str]]:
         ("PyTorch", _torch()),
         ("binomial-gan-music", f"{_version('binomial-gan-music')}, from {_where('gan_music')}"),
     ]
+    removed = json.loads(os.environ[CALLER_VARIABLES]) if CALLER_VARIABLES in os.environ else None
     for variable in BLAS_VARIABLES:
-        facts.append((variable, os.environ.get(variable, "not set")))
+        value = os.environ.get(variable, "not set")
+        if removed is not None and variable in UNSET_VARIABLES and variable not in os.environ:
+            value += (
+                f" (`nox -s bench` removed the caller's `{removed[variable]}`)"
+                if variable in removed
+                else " (nor in the caller's environment)"
+            )
+        facts.append((variable, value))
     return facts
