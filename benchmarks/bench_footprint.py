@@ -31,7 +31,7 @@ from report import NO_GOAL, Goal, Table
 DISTRIBUTION = "binomial-gan-music"
 WHEEL_LIMIT = 2 * 2**20
 IMPORT_LIMIT_MS = 30.0
-MEMORY_LIMIT = 500 * 2**20
+MEMORY_LIMIT = 2**30  #: issue 10: the default training run under 1 GB
 HEADERS = ["measure", "value", "for comparison"]
 
 
@@ -156,7 +156,7 @@ def memory_row(table: Table, peak_bytes: int | None) -> None:
     table.add(
         ["peak memory of the default training run", f"{peak_bytes / 2**20:.0f} MB (peak RSS)", "-"],
         Goal(
-            "< 500 MB",
+            "< 1 GB",
             peak_bytes < MEMORY_LIMIT,
             "The training windows and the one-hot batches are the largest arrays.",
         ),

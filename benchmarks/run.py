@@ -1,13 +1,15 @@
 """Run every benchmark and write docs/benchmarks.md: ``python benchmarks/run.py [--quick]``.
 
 Meant to run through ``python -m nox -s bench``, which installs the built wheel, scipy,
-mpmath, threadpoolctl and the CPU build of PyTorch in a fresh environment. Run directly,
-it uses whatever the current interpreter has installed.
+mpmath, threadpoolctl and the CPU build of PyTorch in a fresh environment and runs this
+without ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE``, as on a user's machine. Run
+directly, it uses whatever the current interpreter and environment have, and says so.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,6 +18,7 @@ import bench_distributions
 import bench_footprint
 import bench_gan
 import bench_studio
+import blas_peak
 import machine
 import report
 from timing import format_seconds
@@ -49,10 +52,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{key}: {value}")
     if "source tree" in dict(facts)["binomial-gan-music"]:
         print("warning: measuring the source tree, not an installed wheel", file=sys.stderr)
+    forced = [f"{k}={v}" for k, v in machine.caller_variables().items() if k in os.environ]
+    if forced:
+        print(
+            f"warning: measuring with {' '.join(forced)}, not as a user's machine would: "
+            "run `python -m nox -s bench`, which removes them",
+            file=sys.stderr,
+        )
     threads = machine.blas_threads()
+    print("\nsgemm peak", flush=True)
+    peak_rows, peak = blas_peak.machine_rows()
+    for key, value in peak_rows:
+        print(f"{key}: {value}", flush=True)
+    facts += peak_rows
 
     print("\nGAN", flush=True)
-    gan, training = bench_gan.run(quick=args.quick, threads=threads, echo=True)
+    gan, training = bench_gan.run(
+        quick=args.quick, threads=threads, peak_gflops=peak.median, echo=True
+    )
     print("\nDistributions", flush=True)
     distributions = bench_distributions.run(echo=True)
     print("\nFootprint", flush=True)
