@@ -10,7 +10,8 @@ every loss of one training step and every parameter's gradient, on the same inpu
 Written as a PyTorch user would: channels-first ``torch.nn.Conv1d`` with ``padding="same"``
 (which pads like the numpy layer: half the receptive field on the left, the rest on the
 right), autograd everywhere, straight-through Gumbel samples (one per eighth-note slot, as
-in the numpy step) as ``hard - soft.detach() + soft``, ``torch.optim.Adam`` in its fused CPU
+as the numpy step draws them: a note's pitch held until the next sampled onset) as
+``hard - soft.detach() + soft``, ``torch.optim.Adam`` in its fused CPU
 form (the fastest of its three implementations here),
 and the discriminator's parameters switched off with ``requires_grad_(False)`` during the
 generator's update, as the numpy code skips them with ``frozen``.
@@ -28,13 +29,17 @@ from numpy.typing import NDArray
 from torch import nn as tnn
 
 from gan_music import nn
-from gan_music.dataset import one_hot, pitch_to_class
 from gan_music.models import (
     N_ACCOMPANIMENT,
     N_CLASSES,
+    N_OUTPUTS,
+    ONSET,
+    REST_CLASS,
     Discriminator,
     Generator,
     generator_inputs,
+    voice_inputs,
+    voice_inputs_from_classes,
 )
 from gan_music.train import TrainConfig, Trainer, TrainingData
 
@@ -78,7 +83,7 @@ class TwinResidualBlock(tnn.Module):
 
 
 class TwinGenerator(tnn.Module):
-    """The generator: ``(batch, steps, channels)`` inputs to ``(batch, steps, 3, 49)`` logits."""
+    """The generator: ``(batch, steps, channels)`` inputs to ``(batch, steps, 3, 50)`` logits."""
 
     def __init__(self, generator: Generator) -> None:
         super().__init__()
@@ -94,7 +99,7 @@ class TwinGenerator(tnn.Module):
         for block in self.blocks:
             h = block(h)
         logits: torch.Tensor = self.head(F.leaky_relu(h, self.slope)).transpose(1, 2)
-        return logits.reshape(*logits.shape[:2], N_ACCOMPANIMENT, N_CLASSES)
+        return logits.reshape(*logits.shape[:2], N_ACCOMPANIMENT, N_OUTPUTS)
 
 
 class TwinVoicePairIntervals(tnn.Module):
@@ -127,7 +132,7 @@ class TwinVoicePairIntervals(tnn.Module):
 
 
 class TwinDiscriminator(tnn.Module):
-    """The critic: ``(batch, steps, 4, 49)`` one-hots to ``(batch,)`` logits of being real."""
+    """The critic: ``(batch, steps, 4, 50)`` one-hots and onsets to ``(batch,)`` logits of being real."""
 
     def __init__(self, discriminator: Discriminator) -> None:
         super().__init__()
@@ -139,7 +144,8 @@ class TwinDiscriminator(tnn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, steps = x.shape[:2]
-        h = torch.cat([x.reshape(batch, steps, -1), self.intervals(x)], dim=-1).transpose(1, 2)
+        pairs = self.intervals(x[..., :N_CLASSES])
+        h = torch.cat([x.reshape(batch, steps, -1), pairs], dim=-1).transpose(1, 2)
         for conv in self.convs:
             h = F.leaky_relu(conv(h), self.slope)
         logits: torch.Tensor = self.out(h.mean(dim=2))
@@ -178,7 +184,10 @@ class Batch:
     x: torch.Tensor
     soprano: torch.Tensor
     targets: torch.Tensor
+    target_onsets: torch.Tensor
+    real: torch.Tensor
     gumbel: torch.Tensor
+    uniform: torch.Tensor
 
 
 class TwinTrainer:
@@ -203,7 +212,7 @@ class TwinTrainer:
         self.ema_decay = trainer.ema.decay
         self.ema_updates = trainer.ema.updates
         self.ema = [p.detach().clone() for p in self.generator.parameters()]
-        self.tau = trainer.gumbel.tau
+        self.tau = trainer.sampler.tau
         self.rng = np.random.default_rng()
         self.rng.bit_generator.state = trainer.rng.bit_generator.state
 
@@ -213,45 +222,65 @@ class TwinTrainer:
         batch = rng.integers(0, len(data), cfg.batch_size)
         noise = rng.standard_normal((cfg.batch_size, cfg.model.noise_dim), dtype=np.float32)
         x = generator_inputs(data.soprano[batch], data.onset[batch], data.bar_offset[batch], noise)
-        slots = x.shape[1] // cfg.sample_slot_steps
-        gumbel = nn.gumbel_noise(
-            rng, (cfg.batch_size, slots, N_ACCOMPANIMENT, N_CLASSES), np.float32
-        )
+        shape = (cfg.batch_size, x.shape[1], N_ACCOMPANIMENT)
+        gumbel = nn.gumbel_noise(rng, (*shape, N_CLASSES), np.float32)
+        uniform = np.clip(rng.random(shape, dtype=np.float32), 1e-7, 1.0 - 1e-7)
+        targets = data.targets[batch].astype(np.int64)
+        onsets = data.target_onsets[batch]
         return Batch(
             x=torch.from_numpy(x).to(self.dtype),
-            soprano=torch.from_numpy(one_hot(pitch_to_class(data.soprano[batch]))).to(self.dtype),
-            targets=torch.from_numpy(data.targets[batch].astype(np.int64)),
+            soprano=torch.from_numpy(voice_inputs(data.soprano[batch], data.onset[batch])).to(
+                self.dtype
+            ),
+            targets=torch.from_numpy(targets),
+            target_onsets=torch.from_numpy(onsets.astype(np.float32)).to(self.dtype),
+            real=torch.from_numpy(voice_inputs_from_classes(targets, onsets)).to(self.dtype),
             gumbel=torch.from_numpy(gumbel).to(self.dtype),
+            uniform=torch.from_numpy(uniform).to(self.dtype),
         )
+
+    def sample_notes(self, logits: torch.Tensor, b: Batch) -> torch.Tensor:
+        """The fakes: a class drawn at each sampled onset and held until the next one."""
+        temperature = self.config.sample_temperature
+        perturbed = logits[..., :ONSET] / temperature + b.gumbel
+        onset = logits[..., ONSET] / temperature + torch.log(b.uniform) - torch.log1p(-b.uniform)
+        drawn = onset > 0
+        drawn[:, 0] = True
+        steps = torch.arange(logits.shape[1])[None, :, None]
+        source = torch.cummax(torch.where(drawn, steps, 0), dim=1).values
+        soft = torch.softmax(perturbed / self.tau, dim=-1)
+        hard = F.one_hot(perturbed.argmax(dim=-1), N_CLASSES).to(soft.dtype)
+        index = source[..., None].expand(-1, -1, -1, N_CLASSES)
+        soft_held, hard_held = soft.gather(1, index), hard.gather(1, index)
+        classes = hard_held - soft_held.detach() + soft_held  # hard forward, soft backward
+        sounding = (hard_held.argmax(dim=-1) != REST_CLASS).to(soft.dtype)
+        q = torch.sigmoid(onset / self.tau)
+        flag = (onset > 0).to(soft.dtype) * sounding + (q - q.detach()) * sounding
+        return torch.cat([classes, flag[..., None]], dim=-1)
 
     def train_step(self, data: TrainingData) -> tuple[float, ...]:
         """One discriminator and one generator update; the same loss components as numpy's."""
         cfg, b = self.config, self.draw_batch(data)
         logits = self.generator(b.x)
-        batch, steps = logits.shape[:2]
-        per_slot = cfg.sample_slot_steps  # one pitch per voice per slot, from the mean logits
-        slot_logits = logits.reshape(batch, steps // per_slot, per_slot, *logits.shape[2:])
-        perturbed = slot_logits.mean(dim=2) / cfg.sample_temperature + b.gumbel
-        soft = torch.softmax(perturbed / self.tau, dim=-1)
-        hard = F.one_hot(perturbed.argmax(dim=-1), N_CLASSES).to(soft.dtype)
-        sample = hard - soft.detach() + soft  # straight through: hard forward, soft backward
-        voices = sample.repeat_interleave(per_slot, dim=1)
         soprano = b.soprano[:, :, None]
-        fake = torch.cat([soprano, voices], dim=2)
-        real = torch.cat([soprano, F.one_hot(b.targets, N_CLASSES).to(soft.dtype)], dim=2)
+        fake = torch.cat([soprano, self.sample_notes(logits, b)], dim=2)
+        real = torch.cat([soprano, b.real], dim=2)
 
         scores = self.discriminator(torch.cat([real, fake.detach()]))
         real_scores, fake_scores = scores[: cfg.batch_size], scores[cfg.batch_size :]
         d_real = F.binary_cross_entropy_with_logits(real_scores, torch.ones_like(real_scores))
         d_fake = F.binary_cross_entropy_with_logits(fake_scores, torch.zeros_like(fake_scores))
-        self.opt_d.zero_grad()
-        torch.autograd.backward(d_real + d_fake)
-        self.opt_d.step()
+        if float(d_real + d_fake) >= cfg.d_loss_floor:  # as numpy: rest a critic that wins
+            self.opt_d.zero_grad()
+            torch.autograd.backward(d_real + d_fake)
+            self.opt_d.step()
 
         self.discriminator.requires_grad_(False)
         fooled = self.discriminator(fake)
         g_adv = F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled))
-        g_ce = F.cross_entropy(logits.reshape(-1, N_CLASSES), b.targets.reshape(-1))
+        g_class = F.cross_entropy(logits[..., :ONSET].reshape(-1, N_CLASSES), b.targets.reshape(-1))
+        g_onset = F.binary_cross_entropy_with_logits(logits[..., ONSET], b.target_onsets)
+        g_ce = g_class + g_onset
         g_loss = cfg.adv_weight * g_adv + cfg.ce_weight * g_ce
         self.opt_g.zero_grad()
         torch.autograd.backward(g_loss)
@@ -330,8 +359,7 @@ TOLERANCE_FLOAT64 = 1e-9
 def compare_step(trainer: Trainer, twin: TwinTrainer, data: TrainingData) -> Differences:
     """Forward outputs on one batch, then one training step each: losses and all gradients."""
     probe = TwinTrainer(trainer, twin.dtype).draw_batch(data)  # from a copy of the stream
-    targets = F.one_hot(probe.targets, N_CLASSES).to(twin.dtype)
-    real = torch.cat([probe.soprano[:, :, None], targets], dim=2)
+    real = torch.cat([probe.soprano[:, :, None], probe.real], dim=2)
     with torch.no_grad():
         outputs = [
             (trainer.generator(probe.x.numpy()).copy(), twin.generator(probe.x)),

@@ -59,6 +59,7 @@ def _generate(args: argparse.Namespace) -> int:
         steps_per_bar=melody.steps_per_bar,
         first_downbeat=melody.first_downbeat,
         steps_per_beat=melody.steps_per_beat,
+        temperature=args.temperature,
     )
     figure = None
     if plot_path is not None:
@@ -202,6 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", metavar="OUT.mid", required=True, help="MIDI file to write")
     gen.add_argument("--seed", type=int, default=None, help="noise seed (default: random)")
     gen.add_argument("--checkpoint", metavar="PATH", help="model file (default: the shipped one)")
+    gen.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="decoder noise, 0 to 10 (default: 0.5; 0 = the most likely harmony for the seed)",
+    )
     gen.add_argument("--plot", metavar="OUT.png", help="also draw the four voices as a picture")
     gen.add_argument("--force", action="store_true", help="overwrite output files that exist")
     gen.set_defaults(run=_generate)

@@ -1,34 +1,34 @@
-"""Turning the generator's pitch distributions into notes: a joint beam search over time.
+"""Turning the generator's output into notes: a joint beam search over 16th-note steps.
 
-The generator gives, for every 16th-note step, a distribution over 49 classes (48 pitches
-and rest) for each of alto, tenor and bass. Taking each voice's most likely class at each
-step separately has two faults: the choice flickers from step to step (many one-step
-notes), and the voices cannot coordinate, so they slide into parallel fifths and octaves.
-This decoder therefore
+For every step and lower voice the generator gives a distribution over 49 classes (48
+pitches and rest) and the probability that a note **starts** there. Read together they
+score a whole line of notes: a step that keeps the voice's pitch scores the class and
+"no onset" (a tie) or "onset" (the same pitch struck again); a step that changes pitch
+scores the class and "onset". So a note lasts as long as the model's onsets say, a pitch
+can be re-struck, and a 16th note is possible wherever the model puts two onsets in a row.
 
-* chooses one pitch per voice per **slot**, an eighth note of the bar grid, scoring a
-  pitch by the sum of its log-probabilities over the slot's steps, so no note is shorter
-  than an eighth;
-* keeps only each voice's ``candidates`` best pitches per slot, and searches the
-  combinations of the three voices **jointly** over time with a beam of ``beam_width``
-  partial solutions;
-* adds to the model's log-probabilities penalties for what the rules of four-part writing
-  forbid and the network alone does not see: parallel fifths and octaves between any two
-  of the four voices (the melody included), a voice crossing above the one over it, and
-  more than an octave between neighbouring upper voices;
-* perturbs the slot scores with Gumbel noise scaled by ``temperature`` (with temperature
-  1 and no penalties this would sample each slot from the model), so different seeds give
-  different, equally plausible accompaniments.
+:func:`best_lines` reads each voice alone, exactly (the most likely line under the model,
+by dynamic programming): that is the network's own harmony, with no rule added.
 
-Slots in which the melody rests throughout are rests for every voice; elsewhere the
-accompaniment always sounds.
+:func:`beam_search` reads the three voices **jointly**: it keeps each voice's
+``candidates`` best classes per step (and the pitch the leading partial solution holds),
+searches their combinations over time with a beam of ``beam_width`` partial solutions, and
+adds to the model's log-probabilities penalties for what the rules of four-part writing
+forbid: parallel fifths and octaves between any two of the four voices (the melody
+included), a voice crossing above the one over it, and more than an octave between
+neighbouring upper voices. Gumbel noise scaled by ``temperature`` perturbs every class
+and onset score (with temperature 1 and no penalties this would sample each step from the
+model), so different seeds give different, equally plausible accompaniments. Steps where
+the melody rests are rests for every voice; elsewhere the accompaniment always sounds.
 
 >>> import numpy as np
->>> log_p = np.log(np.full((4, 3, 49), 1 / 49))
->>> log_p[:, 0, 28] = log_p[:, 1, 19] = log_p[:, 2, 12] = 0.0  # E4, G3, C3 most likely
->>> melody = np.full(4, 72)
->>> beam_search(log_p, melody, slot_starts=np.array([0, 2]), rng=np.random.default_rng(0))[0].tolist()
-[64, 55, 48]
+>>> classes = np.log(np.full((4, 3, 49), 1 / 49))
+>>> classes[:, 0, 28] = classes[:, 1, 19] = classes[:, 2, 12] = 0.0  # E4, G3, C3 likely
+>>> onset = np.full((4, 3), -3.0); onset[0] = 3.0  # notes start at step 0 only
+>>> scores = NoteScores.from_logits(classes, onset)
+>>> pitch, struck = beam_search(scores, np.full(4, 72), rng=np.random.default_rng(0))
+>>> pitch[0].tolist(), struck[:, 0].tolist()
+([64, 55, 48], [True, False, False, False])
 """
 
 from __future__ import annotations
@@ -39,149 +39,236 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from gan_music.models import N_ACCOMPANIMENT, REST_CLASS
+from gan_music.models import N_ACCOMPANIMENT, N_CLASSES, REST_CLASS
+from gan_music.nn import gumbel_noise
 from gan_music.pianoroll import LOWEST_PITCH, REST
+
+_PAIRS = list(itertools.combinations(range(N_ACCOMPANIMENT), 2))  # alto-tenor, alto-bass, ...
 
 
 @dataclass(frozen=True)
 class DecoderConfig:
     """Search width, noise and the penalty weights (in nats of log-probability)."""
 
-    beam_width: int = 24
-    candidates: int = 5
+    beam_width: int = 16
+    candidates: int = 4
     temperature: float = 0.5
     parallel_penalty: float = 10.0
     crossing_penalty: float = 6.0
     spacing_penalty: float = 1.0
 
 
-def slot_starts(n_steps: int, first_downbeat: int = 0, slot_steps: int = 2) -> NDArray[np.intp]:
-    """First step of every slot: every ``slot_steps`` steps counted from the bar line, and 0.
+@dataclass(frozen=True)
+class NoteScores:
+    """Log-probabilities per step: ``classes`` ``(steps, 3, 49)``, ``onset`` and ``hold`` ``(steps, 3)``.
 
-    >>> slot_starts(7, first_downbeat=1).tolist()
-    [0, 1, 3, 5]
+    ``onset`` is the log-probability that a note starts at the step, ``hold`` that none does.
     """
-    grid = np.arange(first_downbeat % slot_steps, n_steps, slot_steps)
-    return np.unique(np.concatenate([[0], grid])).astype(np.intp)
+
+    classes: NDArray[np.floating]
+    onset: NDArray[np.floating]
+    hold: NDArray[np.floating]
+
+    @classmethod
+    def from_logits(
+        cls, class_logits: NDArray[np.floating], onset_logits: NDArray[np.floating]
+    ) -> NoteScores:
+        """From the generator's raw outputs: class logits and onset logits."""
+        shifted = class_logits - class_logits.max(axis=-1, keepdims=True)
+        shifted = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        return cls(shifted, -np.logaddexp(0.0, -onset_logits), -np.logaddexp(0.0, onset_logits))
+
+    def __len__(self) -> int:
+        return len(self.classes)
 
 
-def slot_argmax(log_p: NDArray[np.floating], slot_starts: NDArray[np.intp]) -> NDArray[np.int16]:
-    """The network alone: each voice's most likely class per slot, with no rule or penalty.
+def best_lines(scores: NoteScores) -> tuple[NDArray[np.int16], NDArray[np.bool_]]:
+    """The network alone: each voice's most likely line, with no rule or penalty.
 
-    A slot's score of a class is the sum of its log-probabilities over the slot's steps, as in
-    :func:`beam_search`, but voices are chosen independently and rests are allowed anywhere.
-    This is what the evaluation reports as the network's own harmony.
+    Returns pitches ``(steps, 3)`` (``REST`` for silence) and onsets ``(steps, 3)``. Voices
+    are read independently and may rest anywhere; the line maximises the sum of the class
+    and onset log-probabilities described in the module docstring (a Viterbi search over
+    the 49 classes per voice).
 
-    >>> import numpy as np
-    >>> log_p = np.log(np.full((4, 3, 49), 1 / 49))
-    >>> log_p[:2, 0, 28] = log_p[2:, 0, 48] = 0.0  # E4, then a rest
-    >>> slot_argmax(log_p, np.array([0, 2]))[:, 0].tolist()
-    [64, 64, -1, -1]
+    >>> classes = np.log(np.full((4, 3, 49), 1 / 49))
+    >>> classes[:, :, 24] = 0.0  # C4 in every voice at every step
+    >>> onset = np.array([[3.0] * 3, [-3.0] * 3, [3.0] * 3, [-3.0] * 3])
+    >>> pitch, struck = best_lines(NoteScores.from_logits(classes, onset))
+    >>> pitch[:, 0].tolist(), struck[:, 0].tolist()  # C4 struck twice: two eighths
+    ([60, 60, 60, 60], [True, False, True, False])
     """
-    n_steps = len(log_p)
-    slot_scores = np.add.reduceat(log_p, slot_starts, axis=0)  # (slots, 3, 49)
-    classes = slot_scores.argmax(axis=-1)
-    pitch = np.where(classes == REST_CLASS, REST, classes + LOWEST_PITCH).astype(np.int16)
-    lengths = np.diff(np.append(slot_starts, n_steps))
-    return np.repeat(pitch, lengths, axis=0)
+    n_steps = len(scores)
+    sounding = np.arange(N_CLASSES) != REST_CLASS
+    value = scores.classes[0] + np.where(
+        sounding, scores.onset[0][:, None], scores.hold[0][:, None]
+    )
+    came_from = np.zeros((n_steps, N_ACCOMPANIMENT, N_CLASSES), np.int16)
+    restruck = np.zeros((n_steps, N_ACCOMPANIMENT, N_CLASSES), bool)
+    restruck[0] = sounding
+    for t in range(1, n_steps):
+        on, hold = scores.onset[t][:, None], scores.hold[t][:, None]
+        stay = value + np.where(sounding, np.maximum(on, hold), hold)
+        best_previous = value.argmax(axis=1)
+        move = value.max(axis=1, keepdims=True) + np.where(sounding, on, hold)
+        moving = move > stay
+        came_from[t] = np.where(moving, best_previous[:, None], np.arange(N_CLASSES))
+        restruck[t] = sounding & (moving | (on > hold))
+        value = np.maximum(stay, move) + scores.classes[t]
+    classes = np.empty((n_steps, N_ACCOMPANIMENT), np.intp)
+    classes[-1] = value.argmax(axis=1)
+    voices = np.arange(N_ACCOMPANIMENT)
+    for t in range(n_steps - 1, 0, -1):
+        classes[t - 1] = came_from[t, voices, classes[t]]
+    struck = restruck[np.arange(n_steps)[:, None], voices, classes]
+    return _pitches(classes), struck
 
 
 def beam_search(
-    log_p: NDArray[np.floating],
+    scores: NoteScores,
     melody: NDArray[np.integer],
-    slot_starts: NDArray[np.intp],
     rng: np.random.Generator,
     config: DecoderConfig = DecoderConfig(),
-) -> NDArray[np.int16]:
-    """Pitches ``(steps, 3)`` for alto, tenor, bass from log-probabilities ``(steps, 3, 49)``.
+) -> tuple[NDArray[np.int16], NDArray[np.bool_]]:
+    """Pitches and onsets ``(steps, 3)`` for alto, tenor and bass, searched jointly.
 
     ``melody`` holds the soprano's MIDI pitches per step (``REST`` for silence), on the same
     pitch axis as the classes (class ``c`` is MIDI ``LOWEST_PITCH + c``).
     """
-    n_steps = len(log_p)
-    bounds = np.append(slot_starts, n_steps)
-    slot_scores = np.add.reduceat(log_p, slot_starts, axis=0)  # (slots, 3, 49)
+    n_steps = len(scores)
+    classes = np.array(scores.classes, dtype=np.float64)
+    on = np.array(scores.onset, dtype=np.float64)
+    hold = np.array(scores.hold, dtype=np.float64)
     if config.temperature > 0:
-        u = rng.random(slot_scores.shape)
-        slot_scores += config.temperature * -np.log(-np.log(np.clip(u, 1e-300, 1.0)))
-    melody_rests = np.logical_and.reduceat(melody == REST, slot_starts)
-    # Each slot's best candidate classes per voice; rest only where the melody rests.
-    slot_scores[~melody_rests, :, REST_CLASS] = -np.inf
-    slot_scores[melody_rests, :, :REST_CLASS] = -np.inf
-    k = config.candidates
-    choices = np.argsort(-slot_scores, axis=-1)[:, :, :k]  # (slots, 3, k)
-    combos = np.array(list(itertools.product(range(k), repeat=N_ACCOMPANIMENT)))  # (m, 3)
-    voices = np.arange(N_ACCOMPANIMENT)
+        classes += config.temperature * gumbel_noise(rng, classes.shape, np.float64)
+        on += config.temperature * gumbel_noise(rng, on.shape, np.float64)
+        hold += config.temperature * gumbel_noise(rng, hold.shape, np.float64)
+    melody = np.asarray(melody, dtype=np.int64)
+    width = min(config.candidates + 1, REST_CLASS)
+    ranked = np.argsort(-classes[:, :, :REST_CLASS], axis=-1)[:, :, :width]  # (steps, 3, k)
+    rest_only = np.full((N_ACCOMPANIMENT, 1), REST_CLASS)
+    voices = np.arange(N_ACCOMPANIMENT)[:, None]
 
-    beam_pitch = np.zeros((0, N_ACCOMPANIMENT), np.int64)
-    beam_score = np.zeros(0)
+    beam_pitch = np.full((1, N_ACCOMPANIMENT), REST, np.int64)
+    beam_score = np.zeros(1)
     parents: list[NDArray[np.intp]] = []
     picks: list[NDArray[np.int64]] = []
-    for slot in range(len(slot_starts)):
-        classes = choices[slot][voices, combos]  # (m, 3)
-        unary = slot_scores[slot][voices, classes].sum(axis=1)
-        pitch = np.where(classes == REST_CLASS, REST, classes + LOWEST_PITCH)
-        window = melody[bounds[slot] : bounds[slot + 1]]
-        unary -= _vertical_penalties(pitch, window, config)
-        if slot == 0:
-            total = unary[None, :]
+    strikes: list[NDArray[np.bool_]] = []
+    for t in range(n_steps):
+        if melody[t] == REST:
+            cand = rest_only
         else:
-            previous_melody = int(melody[bounds[slot] - 1])
-            motion = _parallels(beam_pitch, pitch, previous_melody, int(window[0]))
-            total = beam_score[:, None] + unary[None, :] - config.parallel_penalty * motion
+            cand = _with_held(ranked[t], beam_pitch[int(np.argmax(beam_score))])
+        k = cand.shape[1]
+        pitch = np.where(cand == REST_CLASS, REST, cand + LOWEST_PITCH)  # (3, k)
+        # Per beam entry, voice and candidate: the class score plus its onset or tie.
+        same = beam_pitch[:, :, None] == pitch[None]  # (beam, 3, k)
+        sounds = pitch[None] != REST
+        on_t, hold_t = on[t][None, :, None], hold[t][None, :, None]
+        strike = sounds & (~same | (on_t > hold_t))
+        unary = classes[t][voices, cand][None] + np.where(
+            sounds, np.where(same, np.maximum(on_t, hold_t), on_t), hold_t
+        )
+        # Every combination of the voices' candidates, as a (beam, k, k, k) array.
+        total = (
+            (beam_score[:, None] + unary[:, 0])[:, :, None, None]
+            + unary[:, 1, None, :, None]
+            + unary[:, 2, None, None, :]
+        )
+        total -= _vertical_penalties(pitch, int(melody[t]), config)[None]
+        if t > 0 and config.parallel_penalty:
+            count = _parallels(beam_pitch, pitch, int(melody[t - 1]), int(melody[t]))
+            total -= config.parallel_penalty * count
         flat = total.ravel()
-        keep = min(config.beam_width, int(np.isfinite(flat).sum()) or 1)
+        keep = min(config.beam_width, len(flat))
         best = np.argpartition(-flat, keep - 1)[:keep]
-        parent, new = np.divmod(best, len(pitch))
+        parent, new = np.divmod(best, k**N_ACCOMPANIMENT)
+        chosen = np.stack(np.unravel_index(new, (k,) * N_ACCOMPANIMENT), axis=1)  # (keep, 3)
         beam_score = flat[best]
-        beam_pitch = pitch[new]
+        beam_pitch = pitch[voices[:, 0], chosen]
         parents.append(parent)
-        picks.append(pitch[new])
-    out = np.empty((n_steps, N_ACCOMPANIMENT), np.int16)
+        picks.append(beam_pitch)
+        strikes.append(strike[parent[:, None], voices[:, 0], chosen])
+    out_pitch = np.empty((n_steps, N_ACCOMPANIMENT), np.int16)
+    out_onset = np.empty((n_steps, N_ACCOMPANIMENT), bool)
     state = int(np.argmax(beam_score))
-    for slot in range(len(slot_starts) - 1, -1, -1):
-        out[bounds[slot] : bounds[slot + 1]] = picks[slot][state]
-        state = int(parents[slot][state])
+    for t in range(n_steps - 1, -1, -1):
+        out_pitch[t], out_onset[t] = picks[t][state], strikes[t][state]
+        state = int(parents[t][state])
+    return out_pitch, out_onset
+
+
+def _pitches(classes: NDArray[np.integer]) -> NDArray[np.int16]:
+    return np.where(classes == REST_CLASS, REST, classes + LOWEST_PITCH).astype(np.int16)
+
+
+def _with_held(ranked: NDArray[np.intp], held: NDArray[np.int64]) -> NDArray[np.intp]:
+    """``(3, k)`` classes per voice: the best ones, the last swapped for the pitch ``held`` keeps."""
+    held_class = held - LOWEST_PITCH
+    missing = (held != REST) & ~(ranked == held_class[:, None]).any(axis=1)
+    if not missing.any():
+        return ranked
+    out: NDArray[np.intp] = ranked.copy()
+    out[missing, -1] = held_class[missing]
     return out
 
 
 def _vertical_penalties(
-    pitch: NDArray[np.int64], melody: NDArray[np.integer], config: DecoderConfig
+    pitch: NDArray[np.int64], melody: int, config: DecoderConfig
 ) -> NDArray[np.float64]:
-    """Per combination: crossing above the voice over it, and gaps wider than an octave."""
-    sounding = melody[melody != REST]
-    top = int(sounding.min()) if len(sounding) else None  # the lowest the melody goes here
-    alto, tenor, bass = pitch[:, 0], pitch[:, 1], pitch[:, 2]
+    """``(k, k, k)``: crossing above the voice over it and gaps wider than an octave.
+
+    ``pitch`` ``(3, k)`` holds each voice's candidate pitches; entry ``[a, t, b]`` scores
+    alto candidate ``a`` with tenor ``t`` and bass ``b``.
+    """
+    alto, tenor, bass = pitch[0][:, None, None], pitch[1][None, :, None], pitch[2][None, None, :]
     crossings = (tenor > alto).astype(np.float64) + (bass > tenor)
     penalty = config.crossing_penalty * crossings + config.spacing_penalty * (alto - tenor > 12)
-    if top is not None:
-        penalty += config.crossing_penalty * (alto > top)
-        penalty += config.spacing_penalty * (int(sounding.max()) - alto > 12)
-    return penalty
+    if melody != REST:
+        penalty = penalty + config.crossing_penalty * (alto > melody)
+        penalty = penalty + config.spacing_penalty * (melody - alto > 12)
+    result: NDArray[np.float64] = penalty
+    return result
 
 
 def _parallels(
     before: NDArray[np.int64], after: NDArray[np.int64], melody_before: int, melody_after: int
 ) -> NDArray[np.float64]:
-    """``(beam, combinations)`` count of voice pairs moving in parallel fifths or octaves.
+    """``(beam, k, k, k)`` count of voice pairs moving in parallel fifths or octaves.
 
-    Voices are compared as :func:`gan_music.metrics.parallel_rate` does: both sound before
-    and after, both change pitch in the same direction, and ``abs(upper - lower) % 12`` is 7
-    at both steps or 0 at both steps.
+    ``before`` ``(beam, 3)`` holds the previous step's pitches, ``after`` ``(3, k)`` each
+    voice's candidates this step. Voices are compared as
+    :func:`gan_music.metrics.parallel_rate` does: both sound before and after, both change
+    pitch in the same direction, and ``abs(upper - lower) % 12`` is 7 at both steps or 0 at
+    both steps. Each pair is counted on its own small table, and the tables are broadcast
+    into the combinations.
     """
-    melody_0 = np.full((len(before), 1), melody_before)
-    melody_1 = np.full((len(after), 1), melody_after)
-    p0 = np.concatenate([melody_0, before], axis=1)[:, None, :]  # (beam, 1, 4)
-    p1 = np.concatenate([melody_1, after], axis=1)[None, :, :]  # (1, m, 4)
-    moved = (p0 != REST) & (p1 != REST) & (p0 != p1)
-    direction = np.sign(p1 - p0)
-    count = np.zeros((len(before), len(after)))
-    for upper, lower in itertools.combinations(range(4), 2):
-        i0 = np.abs(p0[..., upper] - p0[..., lower]) % 12
-        i1 = np.abs(p1[..., upper] - p1[..., lower]) % 12
-        perfect = ((i0 == 7) & (i1 == 7)) | ((i0 == 0) & (i1 == 0))
-        both = (
-            moved[..., upper] & moved[..., lower] & (direction[..., upper] == direction[..., lower])
+    prev = before[:, :, None]  # (beam, 3, 1)
+    moved = (prev != REST) & (after[None] != REST) & (prev != after[None])
+    motion = np.where(moved, np.sign(after[None] - prev), 0)  # (beam, 3, k): -1, 0 (still), 1
+    k = after.shape[1]
+    count = np.zeros((len(before), k, k, k))
+    for upper, lower in _PAIRS:
+        i0 = np.abs(before[:, upper] - before[:, lower]) % 12
+        key = np.where((i0 == 0) | (i0 == 7), i0, -1)[:, None, None]  # (beam, 1, 1)
+        i1 = (np.abs(after[upper][:, None] - after[lower][None, :]) % 12)[None]  # (1, k, k)
+        together = (motion[:, upper, :, None] == motion[:, lower, None, :]) & (
+            motion[:, upper, :, None] != 0
         )
-        count += both & perfect
+        table = (together & (i1 == key)).astype(np.float64)  # (beam, k, k)
+        placed: tuple[slice | None, ...] = (slice(None), *_spread((upper, lower)))
+        count += table[placed]
+    if REST not in (melody_before, melody_after) and melody_before != melody_after:
+        rise = np.sign(melody_after - melody_before)
+        i0 = np.abs(melody_before - before) % 12  # (beam, 3)
+        key = np.where((i0 == 0) | (i0 == 7), i0, -1)[:, :, None]
+        i1 = (np.abs(melody_after - after) % 12)[None]  # (1, 3, k)
+        with_melody = ((motion == rise) & (i1 == key)).astype(np.float64)  # (beam, 3, k)
+        for v in range(N_ACCOMPANIMENT):
+            index: tuple[int | slice | None, ...] = (slice(None), v, *_spread((v,)))
+            count += with_melody[index]
     return count
+
+
+def _spread(kept: tuple[int, ...]) -> tuple[slice | None, ...]:
+    """Index that puts a table over the voices ``kept`` on their axes of ``(k, k, k)``."""
+    return tuple(slice(None) if v in kept else None for v in range(N_ACCOMPANIMENT))

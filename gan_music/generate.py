@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.resources
 import os
@@ -19,14 +20,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gan_music import nn
 from gan_music.baselines import check_melody
 from gan_music.checkpoint import Checkpoint, check_shapes, load_checkpoint
-from gan_music.decode import DecoderConfig, beam_search, slot_argmax, slot_starts
+from gan_music.decode import DecoderConfig, NoteScores, beam_search, best_lines
 from gan_music.errors import CheckpointError, GanMusicError
 from gan_music.models import (
     N_ACCOMPANIMENT,
-    N_CLASSES,
+    N_OUTPUTS,
+    ONSET,
     Generator,
     ModelConfig,
     generator_inputs,
@@ -41,6 +42,7 @@ from gan_music.pianoroll import (
     beat_steps,
 )
 
+MAX_TEMPERATURE = 10.0  #: the largest decoder temperature ``harmonise`` accepts
 SOPRANO_CENTRE = 69  #: MIDI A4, near the middle of the chorale sopranos (57-81)
 HIGHEST_PITCH = LOWEST_PITCH + N_PITCHES - 1
 
@@ -66,6 +68,7 @@ class Harmoniser:
         steps_per_bar: int = STEPS_PER_BAR,
         first_downbeat: int = 0,
         steps_per_beat: int | None = None,
+        temperature: float | None = None,
     ) -> Score:
         """A four-voice score: the melody unchanged as soprano, then alto, tenor and bass.
 
@@ -75,9 +78,17 @@ class Harmoniser:
         beats; ``steps_per_beat`` is the beat in sixteenths (default: :func:`beat_steps`, 4
         in simple metres, 6 where the bar is whole dotted quarters and not 3/4-like).
         ``seed`` fixes the noise, so the same seed gives the same accompaniment.
+        ``temperature`` scales the decoder's noise (default: the decoder's own, 0.5; 0 gives
+        the highest-scoring accompaniment for the seed's noise vector).
         """
         metre = Metre(steps_per_bar, first_downbeat, steps_per_beat)
-        return self._harmonise(melody, seed, metre)
+        decoder = self.decoder
+        if temperature is not None:
+            if isinstance(temperature, bool) or not 0 <= temperature <= MAX_TEMPERATURE:
+                msg = f"temperature must be a number from 0 to {MAX_TEMPERATURE}, got {temperature!r}"
+                raise GanMusicError(msg)
+            decoder = dataclasses.replace(decoder, temperature=float(temperature))
+        return self._harmonise(melody, seed, metre, decoder)
 
     def network_alone(self) -> NetworkAlone:
         """The same generator without the decoder's search and penalties (for evaluation)."""
@@ -85,15 +96,17 @@ class Harmoniser:
 
     def _decode(
         self,
-        log_p: NDArray[np.float32],
+        scores: NoteScores,
         melody: NDArray[np.int64],
-        starts: NDArray[np.intp],
         rng: np.random.Generator,
-    ) -> NDArray[np.int16]:
-        """Lower-voice pitches ``(steps, 3)`` from the network's log-probabilities."""
-        return beam_search(log_p, melody, starts, rng, self.decoder)
+        decoder: DecoderConfig,
+    ) -> tuple[NDArray[np.int16], NDArray[np.bool_]]:
+        """Lower-voice pitches and onsets ``(steps, 3)`` from the network's scores."""
+        return beam_search(scores, melody, rng, decoder)
 
-    def _harmonise(self, melody: Score, seed: int | None, metre: Metre) -> Score:
+    def _harmonise(
+        self, melody: Score, seed: int | None, metre: Metre, decoder: DecoderConfig
+    ) -> Score:
         check_melody(melody)
         steps_per_bar, first_downbeat = metre.steps_per_bar, metre.first_downbeat
         if steps_per_bar <= 0 or metre.beat <= 0:
@@ -103,7 +116,7 @@ class Harmoniser:
         pitch = melody.pitch[:, 0].astype(np.int64)
         shift = octave_shift(pitch)
         model_melody = fold_into_range(np.where(pitch == REST, REST, pitch + shift))
-        log_p = self.log_probabilities(
+        scores = self.note_scores(
             model_melody,
             melody.onset[:, 0],
             rng=rng,
@@ -111,14 +124,13 @@ class Harmoniser:
             first_downbeat=first_downbeat,
             steps_per_beat=metre.beat,
         )
-        starts = slot_starts(melody.n_steps, first_downbeat)
-        lower = self._decode(log_p, model_melody, starts, rng).astype(np.int64)
-        lower = np.where(lower == REST, REST, _fold_midi(lower - shift))
+        lower, lower_onset = self._decode(scores, model_melody, rng, decoder)
+        lower = np.where(lower == REST, REST, _fold_midi(lower.astype(np.int64) - shift))
         out_pitch = np.concatenate([melody.pitch, lower.astype(np.int16)], axis=1)
-        out_onset = np.concatenate([melody.onset, np.zeros_like(lower, dtype=bool)], axis=1)
-        return Score(out_pitch, out_onset)  # onsets of the lower voices follow pitch changes
+        out_onset = np.concatenate([melody.onset, lower_onset], axis=1)
+        return Score(out_pitch, out_onset)
 
-    def log_probabilities(
+    def note_scores(
         self,
         melody: NDArray[np.integer],
         onset: NDArray[np.bool_],
@@ -127,11 +139,11 @@ class Harmoniser:
         steps_per_bar: int = STEPS_PER_BAR,
         first_downbeat: int = 0,
         steps_per_beat: int = STEPS_PER_BEAT,
-    ) -> NDArray[np.float32]:
-        """``(steps, 3, 49)`` log-probabilities for a melody already in the model's range."""
+    ) -> NoteScores:
+        """The network's class and onset log-probabilities for a melody already in its range."""
         noise = rng.standard_normal((1, self.config.noise_dim), dtype=np.float32)
         n_steps, halo = len(melody), self.generator.receptive_radius
-        logits = np.empty((n_steps, N_ACCOMPANIMENT, N_CLASSES), np.float32)
+        logits = np.empty((n_steps, N_ACCOMPANIMENT, N_OUTPUTS), np.float32)
         for start in range(0, n_steps, self.chunk_steps):
             stop = min(n_steps, start + self.chunk_steps)
             low, high = max(0, start - halo), min(n_steps, stop + halo)
@@ -145,12 +157,13 @@ class Harmoniser:
                 steps_per_beat,
             )
             logits[start:stop] = self.generator(x)[0, start - low : stop - low]
-        return nn.log_softmax(logits)
+        return NoteScores.from_logits(logits[..., :ONSET], logits[..., ONSET])
 
 
 class NetworkAlone(Harmoniser):
-    """A harmoniser's generator read by :func:`~gan_music.decode.slot_argmax`: no beam search,
-    no penalties for parallels, crossing or spacing, and rests allowed anywhere.
+    """A harmoniser's generator read by :func:`~gan_music.decode.best_lines`: each voice's most
+    likely line alone, with no beam search across voices, no penalties for parallels, crossing
+    or spacing, no noise, and rests allowed anywhere.
 
     It shows what the network itself has learned; the shipped :class:`Harmoniser` adds the
     decoder on top.
@@ -163,12 +176,12 @@ class NetworkAlone(Harmoniser):
 
     def _decode(
         self,
-        log_p: NDArray[np.float32],
+        scores: NoteScores,
         melody: NDArray[np.int64],  # noqa: ARG002  (the network alone never looks at it)
-        starts: NDArray[np.intp],
         rng: np.random.Generator,  # noqa: ARG002
-    ) -> NDArray[np.int16]:
-        return slot_argmax(log_p, starts)
+        decoder: DecoderConfig,  # noqa: ARG002
+    ) -> tuple[NDArray[np.int16], NDArray[np.bool_]]:
+        return best_lines(scores)
 
 
 class Metre:

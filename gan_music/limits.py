@@ -28,7 +28,7 @@ from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
 from gan_music.errors import CheckpointError
-from gan_music.models import N_ACCOMPANIMENT, N_CLASSES, ModelConfig
+from gan_music.models import N_ACCOMPANIMENT, N_OUTPUTS, ModelConfig
 from gan_music.nn.intervals import VoicePairIntervals
 from gan_music.pianoroll import N_PITCHES
 
@@ -124,7 +124,7 @@ TRAIN_LIMITS: Mapping[str, Limit] = {
     "adv_weight": Number(0.0, 1e6, real=True),
     "gumbel_tau": Number(1e-6, 1e6, real=True),
     "sample_temperature": Number(1e-6, 1e6, real=True),
-    "sample_slot_steps": Number(1, 64),
+    "d_loss_floor": Number(0.0, 1e6, real=True),
     "ema_decay": Number(0.0, 1.0, real=True),
     "window_hop": Number(1, 1024),
     "checkpoint_every": Number(1, 10_000_000),
@@ -171,8 +171,8 @@ def parameter_counts(config: ModelConfig) -> dict[str, int]:
     width, d_width = config.g_channels, config.d_channels
     generator = (config.generator_in_channels + 1) * width  # the 1x1 lift
     generator += len(config.g_dilations) * (3 * width + 1) * width  # residual blocks
-    generator += (width + 1) * N_ACCOMPANIMENT * N_CLASSES  # the 1x1 head
-    d_inputs = 4 * N_CLASSES + len(VoicePairIntervals(4, N_PITCHES).pairs) * 12
+    generator += (width + 1) * N_ACCOMPANIMENT * N_OUTPUTS  # the 1x1 head
+    d_inputs = 4 * N_OUTPUTS + len(VoicePairIntervals(4, N_PITCHES).pairs) * 12
     critic = (3 * d_inputs + 1) * d_width
     critic += (len(config.d_dilations) - 1) * (3 * d_width + 1) * d_width
     critic += d_width + 1  # the linear output

@@ -9,14 +9,17 @@ eighth, last beat of the bar; a beat is a quarter in simple metres, a dotted qua
 compound ones) and a noise vector drawn once per piece and repeated at every step. A 1x1
 convolution lifts that to ``channels``; residual blocks of dilated size-3 convolutions
 (``x + leaky_relu(conv(x))``) widen the view to ``1 + 2 * sum(dilations)`` steps; a last
-1x1 convolution gives ``3 x 49`` logits per step, one distribution per lower voice. The
+1x1 convolution gives ``3 x 50`` numbers per step, for each lower voice 49 logits of what
+sounds (48 pitches, then rest) and one **onset** logit: does a note start here? The onset
+lets a voice re-strike the pitch it holds and lets notes be as short as one 16th. The
 soprano is never generated: it is an input only.
 
-**Discriminator.** Input: all four voices as one-hots ``(batch, steps, 4, 49)`` (generated
-voices are straight-through Gumbel samples), flattened to 196 channels and joined by the
-72 voice-pair interval features of :class:`~gan_music.nn.intervals.VoicePairIntervals`;
+**Discriminator.** Input: all four voices as ``(batch, steps, 4, 50)``: per voice a one-hot
+of what sounds and its onset flag (generated voices are straight-through samples from
+:class:`~gan_music.nn.notes.StraightThroughNotes`), flattened to 200 channels and joined by
+the 72 voice-pair interval features of :class:`~gan_music.nn.intervals.VoicePairIntervals`;
 three dilated size-3 convolutions with leaky ReLUs, the mean over time, one linear unit:
-a logit saying "real".
+a logit saying "real". It sees the soprano too, so it judges the harmony under that melody.
 
 >>> import numpy as np
 >>> config = ModelConfig()
@@ -25,9 +28,9 @@ a logit saying "real".
 >>> onset = np.zeros((2, 32), bool); onset[:, 0] = True
 >>> x = generator_inputs(soprano, onset, np.zeros(2, int), np.zeros((2, config.noise_dim)))
 >>> gen(x).shape
-(2, 32, 3, 49)
+(2, 32, 3, 50)
 >>> disc = Discriminator(config, rng=np.random.default_rng(1))
->>> disc(np.zeros((2, 32, 4, 49), np.float32)).shape
+>>> disc(np.zeros((2, 32, 4, 50), np.float32)).shape
 (2,)
 """
 
@@ -48,6 +51,8 @@ from gan_music.pianoroll import N_PITCHES, STEPS_PER_BAR, STEPS_PER_BEAT
 
 N_CLASSES = N_PITCHES + 1  #: 48 pitches then rest
 REST_CLASS = N_PITCHES
+ONSET = N_CLASSES  #: index of the onset logit (or flag) after a voice's 49 classes
+N_OUTPUTS = N_CLASSES + 1  #: per voice and step: 49 class logits, then the onset logit
 N_ACCOMPANIMENT = 3  #: alto, tenor, bass
 N_BAR_FEATURES = 4
 
@@ -131,6 +136,24 @@ def generator_inputs(
     return np.concatenate(parts, axis=-1)
 
 
+def voice_inputs(pitch: NDArray[np.integer], onset: NDArray[np.bool_]) -> Array:
+    """The discriminator's view of voices: ``(..., 50)`` class one-hots with the onset flag last.
+
+    >>> x = voice_inputs(np.array([[60, 60, -1]]), np.array([[True, True, False]]))
+    >>> x.shape, x[0, :, 24].tolist(), x[0, :, ONSET].tolist()
+    ((1, 3, 50), [1.0, 1.0, 0.0], [1.0, 1.0, 0.0])
+    """
+    return voice_inputs_from_classes(pitch_to_class(pitch), onset)
+
+
+def voice_inputs_from_classes(classes: NDArray[np.integer], onset: NDArray[np.bool_]) -> Array:
+    """:func:`voice_inputs` from class indices (48 pitches, then rest)."""
+    out = np.zeros((*classes.shape, N_OUTPUTS), np.float32)
+    np.put_along_axis(out, np.asarray(classes)[..., None], 1.0, axis=-1)
+    out[..., ONSET] = onset & (np.asarray(classes) != REST_CLASS)
+    return out
+
+
 class ResidualBlock(nn.Module):
     """``x + leaky_relu(conv(x))`` with a dilated size-3 convolution."""
 
@@ -152,7 +175,7 @@ class ResidualBlock(nn.Module):
 
 
 class Generator(nn.Module):
-    """``(batch, steps, generator_in_channels) -> (batch, steps, 3, 49)`` logits."""
+    """``(batch, steps, generator_in_channels) -> (batch, steps, 3, 50)``: class and onset logits."""
 
     def __init__(self, config: ModelConfig, *, rng: np.random.Generator) -> None:
         self.config = config
@@ -160,7 +183,7 @@ class Generator(nn.Module):
         self.lift = nn.Conv1d(config.generator_in_channels, width, 1, rng=rng, gain=1.0)
         self.blocks = [ResidualBlock(width, d, config.slope, rng) for d in config.g_dilations]
         self.act = nn.LeakyReLU(config.slope)
-        self.head = nn.Conv1d(width, N_ACCOMPANIMENT * N_CLASSES, 1, rng=rng, gain=0.5)
+        self.head = nn.Conv1d(width, N_ACCOMPANIMENT * N_OUTPUTS, 1, rng=rng, gain=0.5)
 
     @property
     def receptive_radius(self) -> int:
@@ -172,7 +195,7 @@ class Generator(nn.Module):
         for block in self.blocks:
             h = block(h)
         logits = self.head(self.act(h))
-        return logits.reshape(*logits.shape[:2], N_ACCOMPANIMENT, N_CLASSES)
+        return logits.reshape(*logits.shape[:2], N_ACCOMPANIMENT, N_OUTPUTS)
 
     def backward(self, grad_out: Array) -> Array:
         grad = self.head.backward(grad_out.reshape(*grad_out.shape[:2], -1))
@@ -183,13 +206,13 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """``(batch, steps, 4, 49)`` voice one-hots -> ``(batch,)`` logits of being real Bach."""
+    """``(batch, steps, 4, 50)`` voice one-hots and onsets -> ``(batch,)`` logits of being real."""
 
     def __init__(self, config: ModelConfig, *, rng: np.random.Generator) -> None:
         self.config = config
         width = config.d_channels
         self.intervals = VoicePairIntervals(4, N_PITCHES)
-        in_channels = 4 * N_CLASSES + len(self.intervals.pairs) * 12
+        in_channels = 4 * N_OUTPUTS + len(self.intervals.pairs) * 12
         self.convs: list[nn.Conv1d] = []
         self.acts: list[nn.LeakyReLU] = []
         for index, dilation in enumerate(config.d_dilations):
@@ -201,7 +224,9 @@ class Discriminator(nn.Module):
 
     def forward(self, x: Array) -> Array:
         batch, steps = x.shape[:2]
-        h = np.concatenate([x.reshape(batch, steps, -1), self.intervals(x)], axis=-1)
+        h = np.concatenate(
+            [x.reshape(batch, steps, -1), self.intervals(x[..., :N_CLASSES])], axis=-1
+        )
         for conv, act in zip(self.convs, self.acts, strict=True):
             h = act(conv(h))
         logits = self.out(self.pool(h))
@@ -212,9 +237,9 @@ class Discriminator(nn.Module):
         grad = self._backward_to_first_layer(grad_out)
         grad = self.convs[0].backward(grad)
         batch, steps = grad.shape[:2]
-        direct = N_CLASSES * 4
-        grad_x: Array = grad[..., :direct].reshape(batch, steps, 4, N_CLASSES).copy()
-        grad_x += self.intervals.backward(grad[..., direct:])
+        direct = N_OUTPUTS * 4
+        grad_x: Array = grad[..., :direct].reshape(batch, steps, 4, N_OUTPUTS).copy()
+        grad_x[..., :N_CLASSES] += self.intervals.backward(grad[..., direct:])
         return grad_x
 
     def backward_parameters_only(self, grad_out: Array) -> None:

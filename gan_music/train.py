@@ -4,17 +4,20 @@ Each step draws a batch of training windows (all twelve transpositions of the tr
 chorales, a window every beat) and
 
 1. **discriminator update**: the generator writes alto, tenor and bass for the batch's
-   sopranos. Like the decoder, the fakes choose one pitch per voice per eighth-note slot:
-   a straight-through Gumbel sample from the slot's mean logits sharpened by
-   ``sample_temperature`` (per-16th samples at full temperature flicker and wander, so the
-   critic wins at once and teaches nothing). The discriminator sees the real and the
-   generated four-voice windows in one batch and minimises
-   ``d_loss = BCE(D(real), 1) + BCE(D(fake), 0)``;
+   sopranos: per voice and step 49 class logits and an onset logit. The fakes are drawn
+   from them as the decoder reads them, by :class:`~gan_music.nn.notes.StraightThroughNotes`
+   at the decoder's temperature (``sample_temperature``): a voice's pitch changes only where
+   a note starts, so the discriminator judges notes, re-strikes and rhythm, not per-step
+   samples. It sees the real and the generated four-voice windows (soprano included) in one
+   batch and minimises ``d_loss = BCE(D(real), 1) + BCE(D(fake), 0)``, but only while
+   ``d_loss`` is at least ``d_loss_floor``: a discriminator that tells every fake from Bach
+   gives the generator no gradient worth following, so it waits for the generator to catch up;
 2. **generator update**: with the discriminator frozen, the generator minimises
    ``g_loss = adv_weight * g_adv + ce_weight * g_ce``, where ``g_adv = BCE(D(fake), 1)``
-   rewards fooling the discriminator and ``g_ce`` is the cross-entropy between its pitch
-   distributions and Bach's own alto, tenor and bass: how far the output deviates from the
-   real data. The same generated batch serves both updates.
+   rewards fooling the discriminator and ``g_ce`` is how far the output deviates from the
+   real data: the cross-entropy of Bach's own alto, tenor and bass classes plus the binary
+   cross-entropy of his onsets (where each note starts, re-strikes included), both in nats
+   per step and voice. The same generated batch serves both updates.
 
 An exponential moving average of the generator's weights is what gets exported. Every
 step is logged to ``losses.csv``; a checkpoint (all weights, both optimisers, the average,
@@ -55,16 +58,18 @@ from gan_music.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from gan_music.dataset import one_hot, pitch_to_class
+from gan_music.dataset import pitch_to_class
 from gan_music.errors import CheckpointError, GanMusicError
 from gan_music.limits import model_config_from_json, train_values_from_json
 from gan_music.models import (
+    ONSET,
     Discriminator,
     Generator,
     ModelConfig,
     generator_inputs,
+    voice_inputs,
+    voice_inputs_from_classes,
 )
-from gan_music.nn.module import Array
 
 CHECKPOINT_NAME = "checkpoint.npz"
 MODEL_NAME = "model.npz"
@@ -88,7 +93,7 @@ class TrainConfig:
     adv_weight: float = 0.1
     gumbel_tau: float = 1.0
     sample_temperature: float = 0.5
-    sample_slot_steps: int = 2
+    d_loss_floor: float = 0.8
     ema_decay: float = 0.999
     window_hop: int = 4
     checkpoint_every: int = 250
@@ -140,8 +145,9 @@ class TrainResult:
 class TrainingData:
     """Soprano inputs and alto/tenor/bass targets of every training window, ready to batch.
 
-    Kept compact (int16 pitches, int8 classes: about 20 MB for the default windows); one-hots
-    are made per batch. Built once per process for each window length and hop.
+    Kept compact (int16 pitches, int8 classes, bool onsets: about 25 MB for the default
+    windows); one-hots are made per batch. Built once per process for each window length and
+    hop.
     """
 
     def __init__(self, window_steps: int, hop: int) -> None:
@@ -155,6 +161,7 @@ class TrainingData:
         self.onset = np.ascontiguousarray(windows.onset[:, :, 0])
         self.bar_offset = np.asarray(windows.bar_offset)
         self.targets = pitch_to_class(windows.pitch[:, :, 1:]).astype(np.int8)
+        self.target_onsets = np.ascontiguousarray(windows.onset[:, :, 1:])
 
     def __len__(self) -> int:
         return len(self.soprano)
@@ -178,8 +185,10 @@ class Trainer:
         self.opt_g = nn.Adam(self.generator.parameters(), lr=config.lr_g, betas=config.betas)
         self.opt_d = nn.Adam(self.discriminator.parameters(), lr=config.lr_d, betas=config.betas)
         self.ema = nn.ExponentialMovingAverage(self.generator, decay=config.ema_decay)
-        self.gumbel = nn.StraightThroughGumbel(config.gumbel_tau)
         self.rng = np.random.default_rng(run_seed)
+        self.sampler = nn.StraightThroughNotes(
+            self.rng, config.sample_temperature, config.gumbel_tau
+        )
         self.step = 0
         self.history: list[tuple[float, ...]] = []
 
@@ -190,52 +199,36 @@ class Trainer:
         noise = rng.standard_normal((cfg.batch_size, cfg.model.noise_dim), dtype=np.float32)
         x = generator_inputs(data.soprano[batch], data.onset[batch], data.bar_offset[batch], noise)
         logits = self.generator(x)
-        slot_logits = self.slot_logits(logits)
-        perturbed = slot_logits + nn.gumbel_noise(rng, slot_logits.shape, logits.dtype)
-        soprano = one_hot(pitch_to_class(data.soprano[batch]))[:, :, None]
+        soprano = voice_inputs(data.soprano[batch], data.onset[batch])[:, :, None]
         targets = data.targets[batch].astype(np.intp)
-        samples = np.repeat(self.gumbel(perturbed), cfg.sample_slot_steps, axis=1)
-        fake = np.concatenate([soprano, samples], axis=2)
-        real = np.concatenate([soprano, one_hot(targets)], axis=2)
+        target_onsets = data.target_onsets[batch]
+        fake = np.concatenate([soprano, self.sampler(logits)], axis=2)
+        real = np.concatenate([soprano, voice_inputs_from_classes(targets, target_onsets)], axis=2)
 
         scores = self.discriminator(np.concatenate([real, fake]))
         d_real, grad_real = nn.binary_cross_entropy_with_logits(scores[: cfg.batch_size], 1.0)
         d_fake, grad_fake = nn.binary_cross_entropy_with_logits(scores[cfg.batch_size :], 0.0)
-        self.discriminator.backward_parameters_only(np.concatenate([grad_real, grad_fake]))
-        self.opt_d.step()
+        if d_real + d_fake >= cfg.d_loss_floor:  # a critic that wins outright teaches nothing
+            self.discriminator.backward_parameters_only(np.concatenate([grad_real, grad_fake]))
+            self.opt_d.step()
 
         with nn.frozen(self.discriminator):
             g_adv, grad_adv = nn.binary_cross_entropy_with_logits(self.discriminator(fake), 1.0)
             grad_fake_voices = self.discriminator.backward(grad_adv * cfg.adv_weight)[:, :, 1:]
-        grad_logits = self.slot_logits_backward(
-            self.gumbel.backward(self.pool_slots(grad_fake_voices, np.sum))
+        grad_logits = self.sampler.backward(grad_fake_voices)
+        g_class, grad_class = nn.softmax_cross_entropy(logits[..., :ONSET], targets)
+        g_onset, grad_onset = nn.binary_cross_entropy_with_logits(
+            logits[..., ONSET], target_onsets.astype(logits.dtype)
         )
-        g_ce, grad_ce = nn.softmax_cross_entropy(logits, targets)
-        grad_logits += cfg.ce_weight * grad_ce
+        g_ce = g_class + g_onset
+        grad_logits[..., :ONSET] += cfg.ce_weight * grad_class
+        grad_logits[..., ONSET] += cfg.ce_weight * grad_onset
         self.generator.backward(grad_logits)
         self.opt_g.step()
         self.ema.update()
         self.step += 1
         g_loss = cfg.adv_weight * g_adv + cfg.ce_weight * g_ce
         return (g_loss, d_real + d_fake, g_adv, g_ce, d_real, d_fake)
-
-    def slot_logits(self, logits: Array) -> Array:
-        """Per-slot logits the fakes are sampled from: the slot's mean over steps / temperature."""
-        pooled = self.pool_slots(logits, np.mean)
-        pooled /= self.config.sample_temperature
-        return pooled
-
-    def slot_logits_backward(self, grad: Array) -> Array:
-        """The gradient of :meth:`slot_logits` with respect to the per-step logits."""
-        scale = 1.0 / (self.config.sample_temperature * self.config.sample_slot_steps)
-        return np.repeat(grad * np.float32(scale), self.config.sample_slot_steps, axis=1)
-
-    def pool_slots(self, per_step: Array, reduce: Callable[..., Any]) -> Array:
-        """``(batch, steps, ...)`` to ``(batch, slots, ...)`` by ``reduce`` over each slot's steps."""
-        batch, steps, *rest = per_step.shape
-        slots = per_step.reshape(batch, steps // self.config.sample_slot_steps, -1, *rest)
-        pooled: Array = np.asarray(reduce(slots, axis=2), dtype=per_step.dtype)
-        return pooled
 
     def state_arrays(self) -> dict[str, NDArray[Any]]:
         """Everything needed to continue the run exactly, as named arrays."""

@@ -3,8 +3,8 @@
     python scripts/seed_spread.py --runs RUNS_DIR [--seeds 0 1 2] [--train]
 
 With ``--train`` it first trains, for every seed, the default recipe into ``RUNS_DIR/full{seed}``
-and the same schedule with the adversarial weight at 0 into ``RUNS_DIR/ce{seed}`` (about 4.5
-minutes each on a quiet 2-core machine); without it, it evaluates whatever of those runs
+and the same schedule with the adversarial weight at 0 into ``RUNS_DIR/ce{seed}`` (about 7
+minutes each on a quiet 2-core machine, two at a time with one BLAS thread each); without it, it evaluates whatever of those runs
 exist. Each model is evaluated on the test split with ``gan_music.evaluate.evaluate`` (critic
 included; the columns are kept in ``evaluation.json`` in the run folder and reused on the next
 call) and the script prints one Markdown row per figure: mean and standard deviation over the
@@ -39,6 +39,11 @@ FIGURES = (
     ("model", "lengths L1 A"),
     ("model", "lengths L1 T"),
     ("model", "lengths L1 B"),
+    ("model", "repeats A"),
+    ("model", "repeats T"),
+    ("model", "repeats B"),
+    ("model", "QN A"),
+    ("model", "QN T"),
     ("model", "diversity"),
     ("network", "diversity"),
 )

@@ -114,6 +114,26 @@ def test_generate_with_the_shipped_model_and_example_melody(tmp_path: Path) -> N
     assert (tmp_path / "song.png").stat().st_size > 1000
 
 
+def test_generate_temperature(tmp_path: Path, tiny_model: Path, melody_file: Path) -> None:
+    """--temperature reaches the decoder: 0 and 3 differ; a value out of range is one line."""
+    scores = []
+    for temperature in ("0", "3"):
+        out = tmp_path / f"t{temperature}.mid"
+        result = run_cli(
+            "generate", "--melody", melody_file, "--out", out, "--seed", "4",
+            "--checkpoint", tiny_model, "--temperature", temperature,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        scores.append(read_score(out))
+    assert scores[0] != scores[1]
+    bad = run_cli(
+        "generate", "--melody", melody_file, "--out", tmp_path / "bad.mid",
+        "--checkpoint", tiny_model, "--temperature", "-1",
+    )  # fmt: skip
+    assert_one_line_error(bad, "temperature must be a number from 0 to 10")
+    assert not (tmp_path / "bad.mid").exists()
+
+
 def test_missing_melody_file(tmp_path: Path) -> None:
     result = run_cli("generate", "--melody", tmp_path / "nope.mid", "--out", tmp_path / "o.mid")
     assert_one_line_error(result, "nope.mid")

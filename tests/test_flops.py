@@ -71,21 +71,21 @@ def test_one_training_step_of_a_tiny_config_matches_the_hand_count() -> None:
     """Recount by hand when the networks or the step change: this pins today's structure.
 
     Batch B = 2 windows of T = 32 steps: convolutions see B * T = 64 rows.
-    Generator (lift 1x56x4 = 224, one block 3x4x4 = 48, head 1x4x147 = 588 weights; 56 input
+    Generator (lift 1x56x4 = 224, one block 3x4x4 = 48, head 1x4x150 = 600 weights; 56 input
     channels = 49 soprano classes + onset + 4 bar flags + 2 noise): every layer runs forward,
-    input gradient and weight gradient once: 3 * 2 * 64 * (224 + 48 + 588) = 330,240.
-    Discriminator (268 = 4 * 49 one-hots + 72 interval channels in; conv0 3x268x3 = 2412,
+    input gradient and weight gradient once: 3 * 2 * 64 * (224 + 48 + 600) = 334,848.
+    Discriminator (272 = 4 * 50 class one-hots and onset flags + 72 interval channels in; conv0 3x272x3 = 2448,
     conv1 3x3x3 = 27, out 3x1 = 3 weights):
     - its own update sees real and fake, 2B = 4 windows (128 rows, 4 for ``out``): forward
-      2 * (128 * 2439 + 4 * 3) = 624,408; weight gradients the same; input gradients of
+      2 * (128 * 2475 + 4 * 3) = 633,624; weight gradients the same; input gradients of
       every layer but conv0, 2 * (128 * 27 + 4 * 3) = 6,936;
     - the generator's update runs it frozen on the B fakes (64 rows, 2 for ``out``): forward
-      2 * (64 * 2439 + 2 * 3) = 312,204 and input gradients of every layer, the same.
-    Discriminator: 2 * 624,408 + 6,936 + 2 * 312,204 = 1,880,160.
+      2 * (64 * 2475 + 2 * 3) = 316,812 and input gradients of every layer, the same.
+    Discriminator: 2 * 633,624 + 6,936 + 2 * 316,812 = 1,907,808.
     """
     data = TrainingData.cached(TINY.model.window_steps, TINY.window_hop)
     count = flops.train_step_flops(Trainer(TINY, seed=0), data)
-    assert count.network("generator") == 330_240
-    assert count.network("discriminator") == 1_880_160
-    assert count.total == 2_210_400
-    assert count.by_layer["discriminator.convs.0"]["input gradient"] == 2 * 64 * 2412
+    assert count.network("generator") == 334_848
+    assert count.network("discriminator") == 1_907_808
+    assert count.total == 2_242_656
+    assert count.by_layer["discriminator.convs.0"]["input gradient"] == 2 * 64 * 2448

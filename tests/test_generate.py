@@ -7,7 +7,7 @@ import pytest
 
 from gan_music import metrics
 from gan_music.dataset import load_chorales, split_chorales
-from gan_music.decode import DecoderConfig, beam_search, slot_starts
+from gan_music.decode import DecoderConfig, NoteScores, beam_search, best_lines
 from gan_music.errors import GanMusicError
 from gan_music.generate import Harmoniser, fold_into_range, load_model, octave_shift
 from gan_music.pianoroll import REST, Score
@@ -132,53 +132,117 @@ def test_octave_shift_and_folding() -> None:
     assert fold_into_range(np.array([30, 36, 83, 90, REST])).tolist() == [42, 36, 83, 78, REST]
 
 
-def test_slot_grid_follows_the_bar() -> None:
-    assert slot_starts(8).tolist() == [0, 2, 4, 6]
-    assert slot_starts(6, first_downbeat=3).tolist() == [0, 1, 3, 5]
+def uniform_scores(n_steps: int, onset: float = -4.0) -> NoteScores:
+    """Every class equally likely; a note starts at step 0 and (by default) nowhere else."""
+    onsets = np.full((n_steps, 3), onset)
+    onsets[0] = 4.0
+    return NoteScores.from_logits(np.zeros((n_steps, 3, 49)), onsets)
 
 
-def uniform_log_p(n_steps: int) -> np.ndarray:
-    log_p: np.ndarray = np.log(np.full((n_steps, 3, 49), 1 / 49))
-    return log_p
+def with_classes(scores: NoteScores, steps: slice, voice: int, pitch: int, logp: float) -> None:
+    scores.classes[steps, voice, pitch - 36] = logp
 
 
 def test_decoder_avoids_parallels_the_model_prefers() -> None:
     """Per-voice argmax gives parallel octaves between soprano and bass; the search does not."""
     melody = np.array([72, 72, 74, 74])  # C5 then D5
-    log_p = uniform_log_p(4)
-    log_p[:, 0, 31] = log_p[:, 1, 19] = -0.5  # alto G4 and tenor G3 throughout
-    log_p[:2, 2, 12] = log_p[2:, 2, 14] = -0.1  # bass C3 then D3: octaves with the melody
-    log_p[2:, 2, 7] = -0.3  # second choice: G2
+    scores = uniform_scores(4)
+    scores.onset[2], scores.hold[2] = -0.01, -4.6  # every voice may move at step 2
+    with_classes(scores, slice(None), 0, 67, -0.5)  # alto G4 and tenor G3 throughout
+    with_classes(scores, slice(None), 1, 55, -0.5)
+    with_classes(scores, slice(0, 2), 2, 48, -0.1)  # bass C3 then D3: octaves with the melody
+    with_classes(scores, slice(2, 4), 2, 50, -0.1)
+    with_classes(scores, slice(2, 4), 2, 43, -0.3)  # second choice: G2
     plain = DecoderConfig(temperature=0.0, parallel_penalty=0.0)
     careful = DecoderConfig(temperature=0.0)
-    starts = np.array([0, 2])
     rng = np.random.default_rng(0)
-    naive = beam_search(log_p, melody, starts, rng, plain)
+    naive, _ = beam_search(scores, melody, rng, plain)
     assert naive[:, 2].tolist() == [48, 48, 50, 50]
     assert metrics.parallel_rate(np.column_stack([melody, naive])[None]) > 0
-    chosen = beam_search(log_p, melody, starts, rng, careful)
+    chosen, _ = beam_search(scores, melody, rng, careful)
     assert chosen[:, 2].tolist() == [48, 48, 43, 43]
     assert metrics.parallel_rate(np.column_stack([melody, chosen])[None]) == 0
 
 
 def test_decoder_avoids_crossing_the_melody() -> None:
     melody = np.array([60, 60])
-    log_p = uniform_log_p(2)
-    log_p[:, 0, 28] = -0.1  # alto E4 would sit above the C4 melody
-    log_p[:, 0, 19] = -0.5  # G3 is the next best
-    out = beam_search(
-        log_p, melody, np.array([0]), np.random.default_rng(0), DecoderConfig(temperature=0.0)
-    )
-    assert out[0, 0] == 55
+    scores = uniform_scores(2)
+    with_classes(scores, slice(None), 0, 64, -0.1)  # alto E4 would sit above the C4 melody
+    with_classes(scores, slice(None), 0, 55, -0.5)  # G3 is the next best
+    out, _ = beam_search(scores, melody, np.random.default_rng(0), DecoderConfig(temperature=0.0))
+    assert out[:, 0].tolist() == [55, 55]
+
+
+def test_onsets_decide_note_lengths_and_re_strikes() -> None:
+    """A pitch the model keeps is tied or struck again as its onsets say; 16ths are possible."""
+    melody = np.full(8, 72)
+    scores = uniform_scores(8)
+    with_classes(scores, slice(None), 0, 67, -0.1)  # alto G4 throughout
+    with_classes(scores, slice(None), 1, 60, -0.1)  # tenor C4 throughout
+    with_classes(scores, slice(0, 4), 2, 48, -0.1)  # bass C3, then a 16th D3, then E3
+    with_classes(scores, slice(4, 5), 2, 50, -0.1)
+    with_classes(scores, slice(5, 8), 2, 52, -0.1)
+    for step in (4, 5):
+        scores.onset[step, 2], scores.hold[step, 2] = -0.01, -4.6
+    scores.onset[4, 0], scores.hold[4, 0] = -0.01, -4.6  # the alto strikes G4 again at step 4
+    for read in (
+        lambda: beam_search(
+            scores, melody, np.random.default_rng(0), DecoderConfig(temperature=0.0)
+        ),
+        lambda: best_lines(scores),
+    ):
+        pitch, onset = read()
+        assert pitch[:, 0].tolist() == [67] * 8
+        assert onset[:, 0].nonzero()[0].tolist() == [0, 4]
+        assert pitch[:, 1].tolist() == [60] * 8
+        assert onset[:, 1].nonzero()[0].tolist() == [0]
+        assert pitch[:, 2].tolist() == [48, 48, 48, 48, 50, 52, 52, 52]
+        assert onset[:, 2].nonzero()[0].tolist() == [0, 4, 5]
+
+
+def test_the_network_alone_finds_the_most_likely_line() -> None:
+    """best_lines against brute force over every line of a tiny problem (3 classes, 4 steps)."""
+    rng = np.random.default_rng(3)
+    logits = np.full((4, 3, 49), -30.0)
+    logits[:, :, [10, 11, 48]] = rng.standard_normal((4, 3, 3))  # two pitches and the rest
+    scores = NoteScores.from_logits(logits, rng.standard_normal((4, 3)) * 2)
+    pitch, onset = best_lines(scores)
+    for voice in range(3):
+        best, best_line = -np.inf, None
+        for line in np.ndindex(3, 3, 3, 3):
+            classes = np.array([10, 11, 48])[list(line)]
+            total, previous = 0.0, None
+            for t, c in enumerate(classes):
+                total += scores.classes[t, voice, c]
+                if c == 48:
+                    total += scores.hold[t, voice]
+                elif c == previous:
+                    total += max(scores.onset[t, voice], scores.hold[t, voice])
+                else:
+                    total += scores.onset[t, voice]
+                previous = c
+            if total > best:
+                best, best_line = total, classes
+        expected = np.where(best_line == 48, REST, best_line + 36)
+        assert pitch[:, voice].tolist() == expected.tolist()
+        assert not onset[pitch[:, voice] == REST, voice].any()
 
 
 def test_temperature_gives_different_but_reproducible_choices() -> None:
-    log_p = uniform_log_p(16)
+    scores = uniform_scores(16, onset=0.0)
     melody = np.full(16, 72)
-    starts = slot_starts(16)
-    runs = [beam_search(log_p, melody, starts, np.random.default_rng(s)) for s in (0, 0, 1)]
+    runs = [beam_search(scores, melody, np.random.default_rng(s))[0] for s in (0, 0, 1)]
     np.testing.assert_array_equal(runs[0], runs[1])
     assert not np.array_equal(runs[0], runs[2])
+
+
+def test_melody_rests_silence_every_voice() -> None:
+    melody = np.array([72, 72, REST, REST, 74, 74])
+    pitch, onset = beam_search(uniform_scores(6, onset=0.0), melody, np.random.default_rng(0))
+    assert (pitch[2:4] == REST).all()
+    assert not onset[2:4].any()
+    assert (pitch[[0, 1, 4, 5]] != REST).all()
+    assert onset[4].all()  # after a rest every voice starts a new note
 
 
 def test_harmoniser_repr_names_the_size() -> None:
@@ -191,12 +255,26 @@ def test_long_pieces_run_in_overlapping_chunks_with_the_same_result() -> None:
     melody = split_melody(300)
     assert melody.n_steps > 2 * 64  # three chunks
     pitch, onset = melody.pitch[:, 0].astype(np.int64), melody.onset[:, 0]
-    whole = model.log_probabilities(pitch, onset, rng=np.random.default_rng(0), first_downbeat=3)
+    whole = model.note_scores(pitch, onset, rng=np.random.default_rng(0), first_downbeat=3)
     model.chunk_steps = 64
     try:
-        chunked = model.log_probabilities(
-            pitch, onset, rng=np.random.default_rng(0), first_downbeat=3
-        )
+        chunked = model.note_scores(pitch, onset, rng=np.random.default_rng(0), first_downbeat=3)
     finally:
         model.chunk_steps = 4096
-    np.testing.assert_allclose(chunked, whole, rtol=1e-4, atol=1e-4)
+    for name in ("classes", "onset", "hold"):
+        np.testing.assert_allclose(
+            getattr(chunked, name), getattr(whole, name), rtol=1e-4, atol=1e-4
+        )
+
+
+def test_temperature_is_the_decoders_noise() -> None:
+    """0 takes the best-scoring harmony for the seed's noise vector; bad values are refused."""
+    model, melody = load_model(), split_melody()
+    cold = [model.harmonise(melody, seed=s, temperature=0.0) for s in (1, 1)]
+    assert cold[0] == cold[1]
+    assert model.harmonise(melody, seed=1, temperature=0.5) == model.harmonise(melody, seed=1)
+    hot = model.harmonise(melody, seed=1, temperature=3.0)
+    assert not np.array_equal(hot.pitch, cold[0].pitch)
+    for bad in (-0.1, float("nan"), 11.0, True):
+        with pytest.raises(GanMusicError, match="temperature must be a number from 0 to 10"):
+            model.harmonise(melody, seed=1, temperature=bad)

@@ -8,14 +8,18 @@ import numpy as np
 import pytest
 
 from gan_music import nn
-from gan_music.dataset import class_to_pitch, one_hot, pitch_to_class
+from gan_music.dataset import class_to_pitch, pitch_to_class
 from gan_music.models import (
     N_CLASSES,
+    N_OUTPUTS,
+    ONSET,
     Discriminator,
     Generator,
     ModelConfig,
     bar_features,
     generator_inputs,
+    voice_inputs,
+    voice_inputs_from_classes,
 )
 
 SMALL = ModelConfig(noise_dim=3, g_channels=6, g_dilations=(1, 2), d_channels=5, d_dilations=(1, 2))
@@ -44,11 +48,10 @@ def test_networks_run_on_any_length(steps: int) -> None:
     pitch, onset = soprano_batch(2, steps)
     x = generator_inputs(pitch, onset, np.array([0, 4]), np.zeros((2, config.noise_dim)))
     logits = generator(x)
-    assert logits.shape == (2, steps, 3, N_CLASSES)
+    assert logits.shape == (2, steps, 3, N_OUTPUTS)
     assert logits.dtype == np.float32
-    voices = np.concatenate(
-        [one_hot(pitch_to_class(pitch))[:, :, None], one_hot(logits.argmax(-1))], axis=2
-    )
+    lower = voice_inputs_from_classes(logits[..., :ONSET].argmax(-1), logits[..., ONSET] > 0)
+    voices = np.concatenate([voice_inputs(pitch, onset)[:, :, None], lower], axis=2)
     assert discriminator(voices).shape == (2,)
 
 
@@ -165,13 +168,32 @@ def test_generator_gradients_in_float64() -> None:
 def test_discriminator_parameter_gradients_in_float64() -> None:
     """At one-hot inputs (what it always sees); parameters only, the interval layer is exact there."""
     discriminator = Discriminator(SMALL, rng=np.random.default_rng(0)).astype(np.float64)
-    classes = np.random.default_rng(2).integers(0, N_CLASSES, (2, 9, 4))
-    whole_network_gradient_check(discriminator, one_hot(classes, dtype=np.float64), input_too=False)
+    rng = np.random.default_rng(2)
+    classes, onsets = rng.integers(0, N_CLASSES, (2, 9, 4)), rng.random((2, 9, 4)) < 0.5
+    voices = voice_inputs_from_classes(classes, onsets).astype(np.float64)
+    whole_network_gradient_check(discriminator, voices, input_too=False)
+
+
+def test_the_discriminator_sees_re_strikes() -> None:
+    """Two voices alike but for one re-struck note get different scores: onsets are inputs."""
+    discriminator = Discriminator(ModelConfig(), rng=np.random.default_rng(0))
+    pitch = np.full((1, 8, 4), 60)
+    tied = np.zeros((1, 8, 4), bool)
+    tied[:, 0] = True
+    struck = tied.copy()
+    struck[0, 4, 2] = True
+    scores = discriminator(
+        voice_inputs(np.concatenate([pitch, pitch]), np.concatenate([tied, struck]))
+    )
+    assert scores[0] != scores[1]
 
 
 def test_discriminator_parameters_only_backward_matches_full_backward() -> None:
     discriminator = Discriminator(SMALL, rng=np.random.default_rng(0))
-    x = one_hot(np.random.default_rng(2).integers(0, N_CLASSES, (3, 8, 4)))
+    rng = np.random.default_rng(2)
+    x = voice_inputs_from_classes(
+        rng.integers(0, N_CLASSES, (3, 8, 4)), rng.random((3, 8, 4)) < 0.5
+    )
     discriminator(x)
     discriminator.backward(np.ones(3, np.float32))
     full = {n: p.grad.copy() for n, p in discriminator.named_parameters().items()}

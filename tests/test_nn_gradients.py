@@ -108,21 +108,39 @@ def test_mean_over_time_gradients() -> None:
     check_module(nn.MeanOverTime(), random_input(2, 7, 3))
 
 
-def test_straight_through_gumbel_backward_is_the_softmax_gradient() -> None:
-    tau = 0.7
-    x = random_input(3, 5)
-    st = nn.StraightThroughGumbel(tau)
-    hard = st(x.copy())
-    assert hard.sum(axis=-1).tolist() == [1.0, 1.0, 1.0]
-    assert (hard.argmax(axis=-1) == x.argmax(axis=-1)).all()
-    upstream = np.random.default_rng(2).standard_normal(x.shape)
-    grad = st.backward(upstream)
+def test_straight_through_notes_hold_pitches_between_onsets() -> None:
+    logits = random_input(4, 12, 3, 6) * 3
+    out = nn.StraightThroughNotes(np.random.default_rng(0), temperature=0.5)(logits.copy())
+    classes, flags = out[..., :5].argmax(axis=-1), out[..., 5].astype(bool)
+    assert (out[..., :5].sum(axis=-1) == 1).all()
+    changed = classes[:, 1:] != classes[:, :-1]
+    assert not (changed & ~flags[:, 1:] & (classes[:, 1:] != 4)).any()  # a new pitch is struck
+    assert not (flags & (classes == 4)).any()  # a rest (the last class) is never struck
+    assert flags.any()
+    assert (~flags).any()
 
-    def soft_objective(z: Array) -> float:
-        e = np.exp(z / tau - (z / tau).max(axis=-1, keepdims=True))
-        return float((upstream * e / e.sum(axis=-1, keepdims=True)).sum())
 
-    indices, expected = numeric_gradient(soft_objective, x)
+def test_straight_through_notes_backward_is_the_relaxed_gradient() -> None:
+    """The backward pass equals the gradient of the relaxation the module describes."""
+    tau, temperature = 0.7, 0.5
+    logits = random_input(2, 6, 3, 5) * 2
+    module = nn.StraightThroughNotes(np.random.default_rng(0), temperature, tau)
+    hard = module(logits.copy())
+    upstream = np.random.default_rng(2).standard_normal(hard.shape)
+    grad = module.backward(upstream)
+
+    def relaxed_objective(z: Array) -> float:
+        again = nn.StraightThroughNotes(np.random.default_rng(0), temperature, tau)
+        np.testing.assert_array_equal(again(z.copy()), hard)  # the same draws
+        assert again._soft is not None
+        assert again._onset_soft is not None
+        assert again._source is not None
+        assert again._flag_mask is not None
+        soft = np.take_along_axis(again._soft, again._source[..., None], axis=1)
+        onset = again._onset_soft * again._flag_mask
+        return float((upstream[..., :4] * soft).sum() + (upstream[..., 4] * onset).sum())
+
+    indices, expected = numeric_gradient(relaxed_objective, logits, n_entries=40)
     np.testing.assert_allclose(grad.reshape(-1)[indices], expected, rtol=1e-5, atol=1e-8)
 
 

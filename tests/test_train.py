@@ -127,20 +127,23 @@ def test_ctrl_c_finishes_the_step_and_saves_a_checkpoint(tmp_path: Path) -> None
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_fakes_are_sampled_per_slot_and_the_backward_matches() -> None:
-    """Slot pooling (mean over an eighth's steps, over the temperature) and its exact gradient."""
-    from gan_music.train import Trainer
+@pytest.mark.parametrize(("floor", "updated"), [(0.0, True), (1e6, False)])
+def test_a_discriminator_below_the_loss_floor_rests(floor: float, updated: bool) -> None:
+    """The critic updates only while its loss is at least d_loss_floor; the generator always."""
+    from gan_music.train import Trainer, TrainingData
 
-    trainer = Trainer(replace(TINY, sample_slot_steps=2, sample_temperature=0.5), seed=0)
-    rng = np.random.default_rng(0)
-    logits = rng.standard_normal((2, 6, 3, 5))
-    pooled = trainer.slot_logits(logits)
-    np.testing.assert_allclose(pooled, (logits[:, 0::2] + logits[:, 1::2]) / 2 / 0.5)
-    upstream = rng.standard_normal(pooled.shape)
-    grad = trainer.slot_logits_backward(upstream)
-    eps = 1e-6
-    for index in [(0, 0, 0, 0), (1, 3, 2, 4), (0, 5, 1, 2)]:
-        bumped = logits.copy()
-        bumped[index] += eps
-        numeric = ((trainer.slot_logits(bumped) - pooled) * upstream).sum() / eps
-        assert grad[index] == pytest.approx(numeric, rel=1e-5)
+    trainer = Trainer(replace(TINY, d_loss_floor=floor), seed=0)
+    data = TrainingData.cached(TINY.model.window_steps, TINY.window_hop)
+    before_d = {n: p.data.copy() for n, p in trainer.discriminator.named_parameters().items()}
+    before_g = {n: p.data.copy() for n, p in trainer.generator.named_parameters().items()}
+    trainer.train_step(data)
+    d_changed = any(
+        not np.array_equal(p.data, before_d[n])
+        for n, p in trainer.discriminator.named_parameters().items()
+    )
+    g_changed = all(
+        not np.array_equal(p.data, before_g[n])
+        for n, p in trainer.generator.named_parameters().items()
+    )
+    assert d_changed is updated
+    assert g_changed

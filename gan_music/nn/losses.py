@@ -44,8 +44,11 @@ def softmax_cross_entropy(logits: Array, targets: NDArray[np.integer]) -> tuple[
     return loss, grad
 
 
-def binary_cross_entropy_with_logits(logits: Array, target: float) -> tuple[float, Array]:
-    """Mean of ``-[t log sigmoid(x) + (1-t) log(1 - sigmoid(x))]`` with ``t = target``."""
+def binary_cross_entropy_with_logits(logits: Array, target: float | Array) -> tuple[float, Array]:
+    """Mean of ``-[t log sigmoid(x) + (1-t) log(1 - sigmoid(x))]`` with ``t = target``.
+
+    ``target`` is one number for every logit, or an array of 0/1 targets of their shape.
+    """
     softplus_neg = np.logaddexp(0.0, -logits)  # -log sigmoid(x)
     loss = target * softplus_neg + (1.0 - target) * (softplus_neg + logits)
     sigmoid = np.exp(-softplus_neg)
