@@ -9,9 +9,9 @@ every loss of one training step and every parameter's gradient, on the same inpu
 
 Written as a PyTorch user would: channels-first ``torch.nn.Conv1d`` with ``padding="same"``
 (which pads like the numpy layer: half the receptive field on the left, the rest on the
-right), autograd everywhere, straight-through Gumbel samples (one per eighth-note slot, as
-as the numpy step draws them: a note's pitch held until the next sampled onset) as
-``hard - soft.detach() + soft``, ``torch.optim.Adam`` in its fused CPU
+right), autograd everywhere, straight-through Gumbel samples (one class per step and voice,
+as the numpy step draws them: a drawn hold sounds the step before) with the hard sample
+forward and the soft gradient back, ``torch.optim.Adam`` in its fused CPU
 form (the fastest of its three implementations here),
 and the discriminator's parameters switched off with ``requires_grad_(False)`` during the
 generator's update, as the numpy code skips them with ``frozen``.
@@ -32,8 +32,8 @@ from gan_music import nn
 from gan_music.models import (
     N_ACCOMPANIMENT,
     N_CLASSES,
+    HOLD_CLASS,
     N_OUTPUTS,
-    ONSET,
     REST_CLASS,
     Discriminator,
     Generator,
@@ -183,11 +183,9 @@ class Batch:
 
     x: torch.Tensor
     soprano: torch.Tensor
-    targets: torch.Tensor
-    target_onsets: torch.Tensor
+    outputs: torch.Tensor
     real: torch.Tensor
     gumbel: torch.Tensor
-    uniform: torch.Tensor
 
 
 class TwinTrainer:
@@ -222,9 +220,8 @@ class TwinTrainer:
         batch = rng.integers(0, len(data), cfg.batch_size)
         noise = rng.standard_normal((cfg.batch_size, cfg.model.noise_dim), dtype=np.float32)
         x = generator_inputs(data.soprano[batch], data.onset[batch], data.bar_offset[batch], noise)
-        shape = (cfg.batch_size, x.shape[1], N_ACCOMPANIMENT)
-        gumbel = nn.gumbel_noise(rng, (*shape, N_CLASSES), np.float32)
-        uniform = np.clip(rng.random(shape, dtype=np.float32), 1e-7, 1.0 - 1e-7)
+        shape = (cfg.batch_size, x.shape[1], N_ACCOMPANIMENT, N_OUTPUTS)
+        gumbel = nn.gumbel_noise(rng, shape, np.float32)
         targets = data.targets[batch].astype(np.int64)
         onsets = data.target_onsets[batch]
         return Batch(
@@ -232,30 +229,29 @@ class TwinTrainer:
             soprano=torch.from_numpy(voice_inputs(data.soprano[batch], data.onset[batch])).to(
                 self.dtype
             ),
-            targets=torch.from_numpy(targets),
-            target_onsets=torch.from_numpy(onsets.astype(np.float32)).to(self.dtype),
+            outputs=torch.from_numpy(data.outputs[batch].astype(np.int64)),
             real=torch.from_numpy(voice_inputs_from_classes(targets, onsets)).to(self.dtype),
             gumbel=torch.from_numpy(gumbel).to(self.dtype),
-            uniform=torch.from_numpy(uniform).to(self.dtype),
         )
 
     def sample_notes(self, logits: torch.Tensor, b: Batch) -> torch.Tensor:
-        """The fakes: a class drawn at each sampled onset and held until the next one."""
-        temperature = self.config.sample_temperature
-        perturbed = logits[..., :ONSET] / temperature + b.gumbel
-        onset = logits[..., ONSET] / temperature + torch.log(b.uniform) - torch.log1p(-b.uniform)
-        drawn = onset > 0
-        drawn[:, 0] = True
+        """The fakes: a class drawn at every step, a drawn hold sounding the step before."""
+        perturbed = logits / self.config.sample_temperature + b.gumbel
+        drawn = perturbed.argmax(dim=-1)
+        held = drawn == HOLD_CLASS
+        drawn[:, 0] = perturbed[:, 0, :, :HOLD_CLASS].argmax(dim=-1)  # nothing to hold yet
         steps = torch.arange(logits.shape[1])[None, :, None]
-        source = torch.cummax(torch.where(drawn, steps, 0), dim=1).values
+        source = torch.cummax(torch.where(held, 0, steps), dim=1).values
+        sounded = drawn.gather(1, source)
         soft = torch.softmax(perturbed / self.tau, dim=-1)
-        hard = F.one_hot(perturbed.argmax(dim=-1), N_CLASSES).to(soft.dtype)
-        index = source[..., None].expand(-1, -1, -1, N_CLASSES)
-        soft_held, hard_held = soft.gather(1, index), hard.gather(1, index)
-        classes = hard_held - soft_held.detach() + soft_held  # hard forward, soft backward
-        sounding = (hard_held.argmax(dim=-1) != REST_CLASS).to(soft.dtype)
-        q = torch.sigmoid(onset / self.tau)
-        flag = (onset > 0).to(soft.dtype) * sounding + (q - q.detach()) * sounding
+        soft_sounded = soft.gather(1, source[..., None].expand(-1, -1, -1, N_OUTPUTS))
+        soft_classes = soft_sounded[..., :N_CLASSES]
+        hard = F.one_hot(sounded, N_CLASSES).to(soft.dtype)
+        # hard forward, soft backward: the probabilities at the step that drew the class
+        classes = hard - soft_classes.detach() + soft_classes
+        sounding = (sounded != REST_CLASS).to(soft.dtype)
+        relaxed = 1.0 - soft[..., HOLD_CLASS]
+        flag = (~held).to(soft.dtype) * sounding + (relaxed - relaxed.detach()) * sounding
         return torch.cat([classes, flag[..., None]], dim=-1)
 
     def train_step(self, data: TrainingData) -> tuple[float, ...]:
@@ -270,7 +266,7 @@ class TwinTrainer:
         real_scores, fake_scores = scores[: cfg.batch_size], scores[cfg.batch_size :]
         d_real = F.binary_cross_entropy_with_logits(real_scores, torch.ones_like(real_scores))
         d_fake = F.binary_cross_entropy_with_logits(fake_scores, torch.zeros_like(fake_scores))
-        if float(d_real + d_fake) >= cfg.d_loss_floor:  # as numpy: rest a critic that wins
+        if float((d_real + d_fake).detach()) >= cfg.d_loss_floor:  # as numpy: rest a winning critic
             self.opt_d.zero_grad()
             torch.autograd.backward(d_real + d_fake)
             self.opt_d.step()
@@ -278,9 +274,7 @@ class TwinTrainer:
         self.discriminator.requires_grad_(False)
         fooled = self.discriminator(fake)
         g_adv = F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled))
-        g_class = F.cross_entropy(logits[..., :ONSET].reshape(-1, N_CLASSES), b.targets.reshape(-1))
-        g_onset = F.binary_cross_entropy_with_logits(logits[..., ONSET], b.target_onsets)
-        g_ce = g_class + g_onset
+        g_ce = F.cross_entropy(logits.reshape(-1, N_OUTPUTS), b.outputs.reshape(-1))
         g_loss = cfg.adv_weight * g_adv + cfg.ce_weight * g_ce
         self.opt_g.zero_grad()
         torch.autograd.backward(g_loss)

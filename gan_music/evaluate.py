@@ -368,13 +368,12 @@ def network_nll(
 ) -> float:
     """Mean negative log-likelihood (nats per step and voice) of the windows' alto, tenor, bass.
 
-    A step's likelihood is that of its class (pitch or rest) times that of its onset flag
-    (whether a note starts there), as the decoder reads them. Each window (its step 0 on a
-    bar line, in the model's pitch range) gets its own noise.
+    At each step a voice's class is what it does there: strike a pitch, rest, or hold (see
+    :func:`gan_music.models.output_classes`), so re-strikes and note lengths count. Each
+    window (its step 0 on a bar line, in the model's pitch range) gets its own noise.
     """
-    from gan_music.dataset import pitch_to_class
-    from gan_music.decode import NoteScores
-    from gan_music.models import ONSET, generator_inputs
+    from gan_music import nn
+    from gan_music.models import generator_inputs, output_classes
 
     rng = np.random.default_rng(seed)
     total, count = 0.0, 0
@@ -384,12 +383,9 @@ def network_nll(
         x = generator_inputs(
             pitch[batch, :, 0], onset[batch, :, 0], np.zeros(len(pitch[batch]), int), noise
         )
-        logits = generator(x).astype(np.float64)
-        scores = NoteScores.from_logits(logits[..., :ONSET], logits[..., ONSET])
-        targets = pitch_to_class(pitch[batch, :, 1:])
-        picked = np.take_along_axis(scores.classes, targets[..., None], axis=-1)
-        struck = np.asarray(onset[batch, :, 1:], bool) & (pitch[batch, :, 1:] >= 0)
-        total -= float(picked.sum()) + float(np.where(struck, scores.onset, scores.hold).sum())
+        log_p = nn.log_softmax(generator(x).astype(np.float64))
+        targets = output_classes(pitch[batch, :, 1:], onset[batch, :, 1:]).astype(np.intp)
+        total -= float(np.take_along_axis(log_p, targets[..., None], axis=-1).sum())
         count += targets.size
     return total / count
 

@@ -27,7 +27,6 @@ from gan_music.errors import CheckpointError, GanMusicError
 from gan_music.models import (
     N_ACCOMPANIMENT,
     N_OUTPUTS,
-    ONSET,
     Generator,
     ModelConfig,
     generator_inputs,
@@ -85,7 +84,9 @@ class Harmoniser:
         decoder = self.decoder
         if temperature is not None:
             if isinstance(temperature, bool) or not 0 <= temperature <= MAX_TEMPERATURE:
-                msg = f"temperature must be a number from 0 to {MAX_TEMPERATURE}, got {temperature!r}"
+                msg = (
+                    f"temperature must be a number from 0 to {MAX_TEMPERATURE}, got {temperature!r}"
+                )
                 raise GanMusicError(msg)
             decoder = dataclasses.replace(decoder, temperature=float(temperature))
         return self._harmonise(melody, seed, metre, decoder)
@@ -140,7 +141,7 @@ class Harmoniser:
         first_downbeat: int = 0,
         steps_per_beat: int = STEPS_PER_BEAT,
     ) -> NoteScores:
-        """The network's class and onset log-probabilities for a melody already in its range."""
+        """The network's strike, rest and hold log-probabilities for a melody already in its range."""
         noise = rng.standard_normal((1, self.config.noise_dim), dtype=np.float32)
         n_steps, halo = len(melody), self.generator.receptive_radius
         logits = np.empty((n_steps, N_ACCOMPANIMENT, N_OUTPUTS), np.float32)
@@ -157,7 +158,7 @@ class Harmoniser:
                 steps_per_beat,
             )
             logits[start:stop] = self.generator(x)[0, start - low : stop - low]
-        return NoteScores.from_logits(logits[..., :ONSET], logits[..., ONSET])
+        return NoteScores.from_logits(logits)
 
 
 class NetworkAlone(Harmoniser):

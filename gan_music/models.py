@@ -9,10 +9,10 @@ eighth, last beat of the bar; a beat is a quarter in simple metres, a dotted qua
 compound ones) and a noise vector drawn once per piece and repeated at every step. A 1x1
 convolution lifts that to ``channels``; residual blocks of dilated size-3 convolutions
 (``x + leaky_relu(conv(x))``) widen the view to ``1 + 2 * sum(dilations)`` steps; a last
-1x1 convolution gives ``3 x 50`` numbers per step, for each lower voice 49 logits of what
-sounds (48 pitches, then rest) and one **onset** logit: does a note start here? The onset
-lets a voice re-strike the pitch it holds and lets notes be as short as one 16th. The
-soprano is never generated: it is an input only.
+1x1 convolution gives ``3 x 50`` logits per step, one distribution per lower voice over
+what it does at that step: **strike** one of 48 pitches (a note starts), **rest**, or
+**hold** the note it is playing. Striking the pitch a voice already holds re-strikes it, and
+a note can be as short as one 16th. The soprano is never generated: it is an input only.
 
 **Discriminator.** Input: all four voices as ``(batch, steps, 4, 50)``: per voice a one-hot
 of what sounds and its onset flag (generated voices are straight-through samples from
@@ -51,8 +51,9 @@ from gan_music.pianoroll import N_PITCHES, STEPS_PER_BAR, STEPS_PER_BEAT
 
 N_CLASSES = N_PITCHES + 1  #: 48 pitches then rest
 REST_CLASS = N_PITCHES
-ONSET = N_CLASSES  #: index of the onset logit (or flag) after a voice's 49 classes
-N_OUTPUTS = N_CLASSES + 1  #: per voice and step: 49 class logits, then the onset logit
+HOLD_CLASS = N_CLASSES  #: the generator's 50th class: the voice holds the note it plays
+N_OUTPUTS = N_CLASSES + 1  #: per voice and step: strike 48 pitches, rest, hold
+ONSET = N_CLASSES  #: in the discriminator's view of a voice: the onset flag after 49 classes
 N_ACCOMPANIMENT = 3  #: alto, tenor, bass
 N_BAR_FEATURES = 4
 
@@ -154,6 +155,17 @@ def voice_inputs_from_classes(classes: NDArray[np.integer], onset: NDArray[np.bo
     return out
 
 
+def output_classes(pitch: NDArray[np.integer], onset: NDArray[np.bool_]) -> NDArray[np.int8]:
+    """The generator's target class per step: the pitch where a note starts, rest, or hold.
+
+    >>> output_classes(np.array([60, 60, 60, -1]), np.array([True, False, True, False])).tolist()
+    [24, 49, 24, 48]
+    """
+    classes = pitch_to_class(pitch)
+    held = (classes != REST_CLASS) & ~np.asarray(onset, bool)
+    return np.where(held, HOLD_CLASS, classes).astype(np.int8)
+
+
 class ResidualBlock(nn.Module):
     """``x + leaky_relu(conv(x))`` with a dilated size-3 convolution."""
 
@@ -175,7 +187,7 @@ class ResidualBlock(nn.Module):
 
 
 class Generator(nn.Module):
-    """``(batch, steps, generator_in_channels) -> (batch, steps, 3, 50)``: class and onset logits."""
+    """``(batch, steps, generator_in_channels) -> (batch, steps, 3, 50)``: strike, rest, hold logits."""
 
     def __init__(self, config: ModelConfig, *, rng: np.random.Generator) -> None:
         self.config = config

@@ -4,20 +4,21 @@ Each step draws a batch of training windows (all twelve transpositions of the tr
 chorales, a window every beat) and
 
 1. **discriminator update**: the generator writes alto, tenor and bass for the batch's
-   sopranos: per voice and step 49 class logits and an onset logit. The fakes are drawn
-   from them as the decoder reads them, by :class:`~gan_music.nn.notes.StraightThroughNotes`
-   at the decoder's temperature (``sample_temperature``): a voice's pitch changes only where
-   a note starts, so the discriminator judges notes, re-strikes and rhythm, not per-step
-   samples. It sees the real and the generated four-voice windows (soprano included) in one
-   batch and minimises ``d_loss = BCE(D(real), 1) + BCE(D(fake), 0)``, but only while
-   ``d_loss`` is at least ``d_loss_floor``: a discriminator that tells every fake from Bach
-   gives the generator no gradient worth following, so it waits for the generator to catch up;
+   sopranos: per voice and step 50 logits, to strike one of 48 pitches, rest or hold the
+   note it plays. The fakes are drawn from them as the decoder reads them, by
+   :class:`~gan_music.nn.notes.StraightThroughNotes` at the decoder's temperature
+   (``sample_temperature``): a held note goes on, a struck one starts, so the discriminator
+   judges notes, re-strikes and rhythm, not per-step samples. It sees the real and the
+   generated four-voice windows (soprano included) in one batch and minimises
+   ``d_loss = BCE(D(real), 1) + BCE(D(fake), 0)``, but only while ``d_loss`` is at least
+   ``d_loss_floor``: a discriminator that tells every fake from Bach gives the generator no
+   gradient worth following, so it waits for the generator to catch up;
 2. **generator update**: with the discriminator frozen, the generator minimises
    ``g_loss = adv_weight * g_adv + ce_weight * g_ce``, where ``g_adv = BCE(D(fake), 1)``
-   rewards fooling the discriminator and ``g_ce`` is how far the output deviates from the
-   real data: the cross-entropy of Bach's own alto, tenor and bass classes plus the binary
-   cross-entropy of his onsets (where each note starts, re-strikes included), both in nats
-   per step and voice. The same generated batch serves both updates.
+   rewards fooling the discriminator and ``g_ce`` is the cross-entropy between its 50-way
+   distributions and what Bach's own alto, tenor and bass do at each step (strike, rest or
+   hold): how far the output deviates from the real data. The same generated batch serves
+   both updates.
 
 An exponential moving average of the generator's weights is what gets exported. Every
 step is logged to ``losses.csv``; a checkpoint (all weights, both optimisers, the average,
@@ -62,11 +63,11 @@ from gan_music.dataset import pitch_to_class
 from gan_music.errors import CheckpointError, GanMusicError
 from gan_music.limits import model_config_from_json, train_values_from_json
 from gan_music.models import (
-    ONSET,
     Discriminator,
     Generator,
     ModelConfig,
     generator_inputs,
+    output_classes,
     voice_inputs,
     voice_inputs_from_classes,
 )
@@ -145,7 +146,7 @@ class TrainResult:
 class TrainingData:
     """Soprano inputs and alto/tenor/bass targets of every training window, ready to batch.
 
-    Kept compact (int16 pitches, int8 classes, bool onsets: about 25 MB for the default
+    Kept compact (int16 pitches, int8 classes, bool onsets: about 35 MB for the default
     windows); one-hots are made per batch. Built once per process for each window length and
     hop.
     """
@@ -162,6 +163,7 @@ class TrainingData:
         self.bar_offset = np.asarray(windows.bar_offset)
         self.targets = pitch_to_class(windows.pitch[:, :, 1:]).astype(np.int8)
         self.target_onsets = np.ascontiguousarray(windows.onset[:, :, 1:])
+        self.outputs = output_classes(windows.pitch[:, :, 1:], windows.onset[:, :, 1:])
 
     def __len__(self) -> int:
         return len(self.soprano)
@@ -216,13 +218,8 @@ class Trainer:
             g_adv, grad_adv = nn.binary_cross_entropy_with_logits(self.discriminator(fake), 1.0)
             grad_fake_voices = self.discriminator.backward(grad_adv * cfg.adv_weight)[:, :, 1:]
         grad_logits = self.sampler.backward(grad_fake_voices)
-        g_class, grad_class = nn.softmax_cross_entropy(logits[..., :ONSET], targets)
-        g_onset, grad_onset = nn.binary_cross_entropy_with_logits(
-            logits[..., ONSET], target_onsets.astype(logits.dtype)
-        )
-        g_ce = g_class + g_onset
-        grad_logits[..., :ONSET] += cfg.ce_weight * grad_class
-        grad_logits[..., ONSET] += cfg.ce_weight * grad_onset
+        g_ce, grad_ce = nn.softmax_cross_entropy(logits, data.outputs[batch].astype(np.intp))
+        grad_logits += cfg.ce_weight * grad_ce
         self.generator.backward(grad_logits)
         self.opt_g.step()
         self.ema.update()

@@ -132,64 +132,70 @@ def test_octave_shift_and_folding() -> None:
     assert fold_into_range(np.array([30, 36, 83, 90, REST])).tolist() == [42, 36, 83, 78, REST]
 
 
-def uniform_scores(n_steps: int, onset: float = -4.0) -> NoteScores:
-    """Every class equally likely; a note starts at step 0 and (by default) nowhere else."""
-    onsets = np.full((n_steps, 3), onset)
-    onsets[0] = 4.0
-    return NoteScores.from_logits(np.zeros((n_steps, 3, 49)), onsets)
+def plain_logits(n_steps: int, hold: float = 4.0) -> np.ndarray:
+    """Every pitch equally likely to be struck, and (by default) a strong wish to hold after step 0."""
+    logits = np.zeros((n_steps, 3, 50))
+    logits[1:, :, 49] = hold
+    logits[:, :, 48] = -9.0  # no rests
+    return logits
 
 
-def with_classes(scores: NoteScores, steps: slice, voice: int, pitch: int, logp: float) -> None:
-    scores.classes[steps, voice, pitch - 36] = logp
+def strike(
+    logits: np.ndarray, steps: slice | list[int], voice: int, pitch: int, value: float
+) -> None:
+    logits[steps, voice, pitch - 36] = value
+
+
+def scores_of(logits: np.ndarray) -> NoteScores:
+    return NoteScores.from_logits(logits)
+
+
+COLD = DecoderConfig(temperature=0.0)
 
 
 def test_decoder_avoids_parallels_the_model_prefers() -> None:
-    """Per-voice argmax gives parallel octaves between soprano and bass; the search does not."""
+    """Per-voice choice gives parallel octaves between soprano and bass; the search does not."""
     melody = np.array([72, 72, 74, 74])  # C5 then D5
-    scores = uniform_scores(4)
-    scores.onset[2], scores.hold[2] = -0.01, -4.6  # every voice may move at step 2
-    with_classes(scores, slice(None), 0, 67, -0.5)  # alto G4 and tenor G3 throughout
-    with_classes(scores, slice(None), 1, 55, -0.5)
-    with_classes(scores, slice(0, 2), 2, 48, -0.1)  # bass C3 then D3: octaves with the melody
-    with_classes(scores, slice(2, 4), 2, 50, -0.1)
-    with_classes(scores, slice(2, 4), 2, 43, -0.3)  # second choice: G2
+    logits = plain_logits(4)
+    strike(logits, [0], 0, 67, 6.0)  # alto G4 and tenor G3, held throughout
+    strike(logits, [0], 1, 55, 6.0)
+    strike(logits, [0], 2, 48, 6.0)  # bass C3, then at step 2 D3 (octaves with the melody)
+    strike(logits, [2], 2, 50, 9.0)
+    strike(logits, [2], 2, 43, 8.0)  # second choice: G2
+    logits[2, 2, 49] = 0.0  # the bass wants to move at step 2
     plain = DecoderConfig(temperature=0.0, parallel_penalty=0.0)
-    careful = DecoderConfig(temperature=0.0)
     rng = np.random.default_rng(0)
-    naive, _ = beam_search(scores, melody, rng, plain)
+    naive, _ = beam_search(scores_of(logits), melody, rng, plain)
     assert naive[:, 2].tolist() == [48, 48, 50, 50]
     assert metrics.parallel_rate(np.column_stack([melody, naive])[None]) > 0
-    chosen, _ = beam_search(scores, melody, rng, careful)
+    chosen, _ = beam_search(scores_of(logits), melody, rng, COLD)
     assert chosen[:, 2].tolist() == [48, 48, 43, 43]
     assert metrics.parallel_rate(np.column_stack([melody, chosen])[None]) == 0
 
 
 def test_decoder_avoids_crossing_the_melody() -> None:
     melody = np.array([60, 60])
-    scores = uniform_scores(2)
-    with_classes(scores, slice(None), 0, 64, -0.1)  # alto E4 would sit above the C4 melody
-    with_classes(scores, slice(None), 0, 55, -0.5)  # G3 is the next best
-    out, _ = beam_search(scores, melody, np.random.default_rng(0), DecoderConfig(temperature=0.0))
+    logits = plain_logits(2)
+    strike(logits, [0], 0, 64, 6.0)  # alto E4 would sit above the C4 melody
+    strike(logits, [0], 0, 55, 5.0)  # G3 is the next best
+    out, _ = beam_search(scores_of(logits), melody, np.random.default_rng(0), COLD)
     assert out[:, 0].tolist() == [55, 55]
 
 
-def test_onsets_decide_note_lengths_and_re_strikes() -> None:
-    """A pitch the model keeps is tied or struck again as its onsets say; 16ths are possible."""
+def test_holds_and_strikes_decide_note_lengths_and_re_strikes() -> None:
+    """A pitch is held or struck again as the model says; 16th notes are possible."""
     melody = np.full(8, 72)
-    scores = uniform_scores(8)
-    with_classes(scores, slice(None), 0, 67, -0.1)  # alto G4 throughout
-    with_classes(scores, slice(None), 1, 60, -0.1)  # tenor C4 throughout
-    with_classes(scores, slice(0, 4), 2, 48, -0.1)  # bass C3, then a 16th D3, then E3
-    with_classes(scores, slice(4, 5), 2, 50, -0.1)
-    with_classes(scores, slice(5, 8), 2, 52, -0.1)
-    for step in (4, 5):
-        scores.onset[step, 2], scores.hold[step, 2] = -0.01, -4.6
-    scores.onset[4, 0], scores.hold[4, 0] = -0.01, -4.6  # the alto strikes G4 again at step 4
+    logits = plain_logits(8)
+    strike(logits, [0, 4], 0, 67, 9.0)  # alto G4 struck at 0 and again at 4
+    logits[4, 0, 49] = 0.0
+    strike(logits, [0], 1, 60, 9.0)  # tenor C4 held throughout
+    strike(logits, [0], 2, 48, 9.0)  # bass C3, a 16th D3 at step 4, E3 from step 5
+    strike(logits, [4], 2, 50, 9.0)
+    strike(logits, [5], 2, 52, 9.0)
+    logits[[4, 5], 2, 49] = 0.0
     for read in (
-        lambda: beam_search(
-            scores, melody, np.random.default_rng(0), DecoderConfig(temperature=0.0)
-        ),
-        lambda: best_lines(scores),
+        lambda: beam_search(scores_of(logits), melody, np.random.default_rng(0), COLD),
+        lambda: best_lines(scores_of(logits)),
     ):
         pitch, onset = read()
         assert pitch[:, 0].tolist() == [67] * 8
@@ -201,48 +207,52 @@ def test_onsets_decide_note_lengths_and_re_strikes() -> None:
 
 
 def test_the_network_alone_finds_the_most_likely_line() -> None:
-    """best_lines against brute force over every line of a tiny problem (3 classes, 4 steps)."""
+    """best_lines against brute force over every line of a tiny problem (4 steps)."""
     rng = np.random.default_rng(3)
-    logits = np.full((4, 3, 49), -30.0)
-    logits[:, :, [10, 11, 48]] = rng.standard_normal((4, 3, 3))  # two pitches and the rest
-    scores = NoteScores.from_logits(logits, rng.standard_normal((4, 3)) * 2)
+    logits = np.full((4, 3, 50), -30.0)
+    logits[:, :, [10, 11, 48, 49]] = rng.standard_normal((4, 3, 4)) * 2  # 2 pitches, rest, hold
+    scores = scores_of(logits)
     pitch, onset = best_lines(scores)
     for voice in range(3):
         best, best_line = -np.inf, None
-        for line in np.ndindex(3, 3, 3, 3):
-            classes = np.array([10, 11, 48])[list(line)]
-            total, previous = 0.0, None
-            for t, c in enumerate(classes):
-                total += scores.classes[t, voice, c]
-                if c == 48:
+        for line in np.ndindex(4, 4, 4, 4):
+            choice = np.array([10, 11, 48, 49])[list(line)]
+            if choice[0] == 49:
+                continue  # nothing to hold at the first step
+            total, sounding = 0.0, []
+            for t, c in enumerate(choice):
+                if c == 49:
+                    if sounding[-1] == 48:
+                        break  # a rest is never held
                     total += scores.hold[t, voice]
-                elif c == previous:
-                    total += max(scores.onset[t, voice], scores.hold[t, voice])
+                    sounding.append(sounding[-1])
                 else:
-                    total += scores.onset[t, voice]
-                previous = c
-            if total > best:
-                best, best_line = total, classes
+                    total += scores.strike[t, voice, c]
+                    sounding.append(int(c))
+            else:
+                if total > best:
+                    best, best_line = total, np.array(sounding)
+        assert best_line is not None
         expected = np.where(best_line == 48, REST, best_line + 36)
         assert pitch[:, voice].tolist() == expected.tolist()
         assert not onset[pitch[:, voice] == REST, voice].any()
 
 
 def test_temperature_gives_different_but_reproducible_choices() -> None:
-    scores = uniform_scores(16, onset=0.0)
+    logits = plain_logits(16, hold=0.0)
     melody = np.full(16, 72)
-    runs = [beam_search(scores, melody, np.random.default_rng(s))[0] for s in (0, 0, 1)]
+    runs = [beam_search(scores_of(logits), melody, np.random.default_rng(s))[0] for s in (0, 0, 1)]
     np.testing.assert_array_equal(runs[0], runs[1])
     assert not np.array_equal(runs[0], runs[2])
 
 
 def test_melody_rests_silence_every_voice() -> None:
     melody = np.array([72, 72, REST, REST, 74, 74])
-    pitch, onset = beam_search(uniform_scores(6, onset=0.0), melody, np.random.default_rng(0))
+    pitch, onset = beam_search(scores_of(plain_logits(6)), melody, np.random.default_rng(0))
     assert (pitch[2:4] == REST).all()
     assert not onset[2:4].any()
     assert (pitch[[0, 1, 4, 5]] != REST).all()
-    assert onset[4].all()  # after a rest every voice starts a new note
+    assert onset[4].all()  # after a rest there is nothing to hold: every voice strikes
 
 
 def test_harmoniser_repr_names_the_size() -> None:
@@ -261,7 +271,7 @@ def test_long_pieces_run_in_overlapping_chunks_with_the_same_result() -> None:
         chunked = model.note_scores(pitch, onset, rng=np.random.default_rng(0), first_downbeat=3)
     finally:
         model.chunk_steps = 4096
-    for name in ("classes", "onset", "hold"):
+    for name in ("strike", "hold"):
         np.testing.assert_allclose(
             getattr(chunked, name), getattr(whole, name), rtol=1e-4, atol=1e-4
         )

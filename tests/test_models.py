@@ -10,9 +10,9 @@ import pytest
 from gan_music import nn
 from gan_music.dataset import class_to_pitch, pitch_to_class
 from gan_music.models import (
+    HOLD_CLASS,
     N_CLASSES,
     N_OUTPUTS,
-    ONSET,
     Discriminator,
     Generator,
     ModelConfig,
@@ -50,7 +50,9 @@ def test_networks_run_on_any_length(steps: int) -> None:
     logits = generator(x)
     assert logits.shape == (2, steps, 3, N_OUTPUTS)
     assert logits.dtype == np.float32
-    lower = voice_inputs_from_classes(logits[..., :ONSET].argmax(-1), logits[..., ONSET] > 0)
+    lower = voice_inputs_from_classes(
+        logits[..., :N_CLASSES].argmax(-1), logits[..., HOLD_CLASS] < 0
+    )
     voices = np.concatenate([voice_inputs(pitch, onset)[:, :, None], lower], axis=2)
     assert discriminator(voices).shape == (2,)
 

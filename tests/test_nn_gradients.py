@@ -109,21 +109,21 @@ def test_mean_over_time_gradients() -> None:
 
 
 def test_straight_through_notes_hold_pitches_between_onsets() -> None:
-    logits = random_input(4, 12, 3, 6) * 3
+    logits = random_input(4, 12, 3, 6) * 3  # 4 pitches, rest (4), hold (5)
     out = nn.StraightThroughNotes(np.random.default_rng(0), temperature=0.5)(logits.copy())
     classes, flags = out[..., :5].argmax(axis=-1), out[..., 5].astype(bool)
     assert (out[..., :5].sum(axis=-1) == 1).all()
     changed = classes[:, 1:] != classes[:, :-1]
     assert not (changed & ~flags[:, 1:] & (classes[:, 1:] != 4)).any()  # a new pitch is struck
-    assert not (flags & (classes == 4)).any()  # a rest (the last class) is never struck
-    assert flags.any()
-    assert (~flags).any()
+    assert not (flags & (classes == 4)).any()  # a rest is never struck
+    assert (flags[:, 1:] & ~changed).any()  # the same pitch struck again
+    assert (~flags[:, 1:] & ~changed & (classes[:, 1:] != 4)).any()  # and held
 
 
 def test_straight_through_notes_backward_is_the_relaxed_gradient() -> None:
     """The backward pass equals the gradient of the relaxation the module describes."""
     tau, temperature = 0.7, 0.5
-    logits = random_input(2, 6, 3, 5) * 2
+    logits = random_input(2, 6, 3, 5) * 2  # 3 pitches, rest, hold
     module = nn.StraightThroughNotes(np.random.default_rng(0), temperature, tau)
     hard = module(logits.copy())
     upstream = np.random.default_rng(2).standard_normal(hard.shape)
@@ -133,12 +133,11 @@ def test_straight_through_notes_backward_is_the_relaxed_gradient() -> None:
         again = nn.StraightThroughNotes(np.random.default_rng(0), temperature, tau)
         np.testing.assert_array_equal(again(z.copy()), hard)  # the same draws
         assert again._soft is not None
-        assert again._onset_soft is not None
         assert again._source is not None
         assert again._flag_mask is not None
-        soft = np.take_along_axis(again._soft, again._source[..., None], axis=1)
-        onset = again._onset_soft * again._flag_mask
-        return float((upstream[..., :4] * soft).sum() + (upstream[..., 4] * onset).sum())
+        soft = np.take_along_axis(again._soft, again._source[..., None], axis=1)[..., :4]
+        flag = (1.0 - again._soft[..., 4]) * again._flag_mask
+        return float((upstream[..., :4] * soft).sum() + (upstream[..., 4] * flag).sum())
 
     indices, expected = numeric_gradient(relaxed_objective, logits, n_entries=40)
     np.testing.assert_allclose(grad.reshape(-1)[indices], expected, rtol=1e-5, atol=1e-8)

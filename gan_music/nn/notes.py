@@ -1,28 +1,28 @@
 """Straight-through note samples: what the discriminator is shown of the generator's output.
 
-For every lower voice and step the generator gives 49 class logits (48 pitches, then rest)
-and an onset logit. The package's decoder turns those into notes: a voice keeps its pitch
-until a note starts, and only where a note starts may the pitch change. The samples the
-discriminator judges are drawn by the same rule, so it is trained on output shaped like
-what the package ships (notes that last, re-strikes, 16ths where the model puts onsets),
-not on per-step samples that flicker:
+For every lower voice and step the generator gives 50 logits: strike one of 48 pitches, rest,
+or hold the note being played. The package's decoder reads them as notes, and the samples
+the discriminator judges are drawn the same way, so it is trained on output shaped like what
+the package ships (notes that last, re-strikes, 16ths where the model strikes), not on
+per-step samples that flicker:
 
-1. at every step draw an onset, true with probability ``sigmoid(onset_logit / T)``, and a
-   class from ``softmax(class_logits / T)`` (``T`` is ``temperature``, the decoder's);
-2. each step sounds the class drawn at the last onset at or before it (the window's first
-   step counts as one), and shows an onset flag where one was drawn and a pitch sounds.
+1. at every step draw one of the 50 classes from ``softmax(logits / T)`` (``T`` is
+   ``temperature``, the decoder's); at the window's first step, where there is nothing to
+   hold, a drawn hold takes the best other class instead and shows no onset (a note that
+   began before the window);
+2. a step that draws hold sounds what the step before it sounds; any other step sounds its
+   own draw and shows an onset flag if that is a pitch.
 
-Forward gives hard one-hots and flags ``(batch, steps, voices, 50)``. Backward is the
-straight-through estimate: the hard sample goes forward, and the gradient comes back
-through its relaxation, ``softmax(perturbed / tau)`` for the class, ``sigmoid(perturbed /
-tau)`` for the onset. A step's class gradient goes to the softmax of the step whose draw it
-sounds, the onset flag's to its own sigmoid.
+Forward gives class one-hots (49: the pitches and rest) and the onset flag, ``(batch, steps,
+voices, 50)``. Backward is the straight-through estimate through ``softmax((logits / T + g)
+/ tau)``: a step's class gradient goes to the class it sounds at the step that drew it, and
+(the gradient of every class, as straight-through estimates do), and its onset flag, relaxed
+as ``1 - soft[hold]``, sends its gradient to its own hold class.
 
 >>> import numpy as np
->>> logits = np.full((1, 4, 1, 4), -9.0)  # 3 classes then the onset logit
->>> logits[0, :, 0, 0] = [9, -9, -9, 9]  # class 0 at steps 0 and 3,
->>> logits[0, :, 0, 1] = [-9, 9, 9, -9]  # class 1 at steps 1 and 2,
->>> logits[0, :, 0, 3] = [9, -9, -9, 9]  # but onsets only at steps 0 and 3
+>>> logits = np.full((1, 4, 1, 4), -9.0)  # strike class 0 or 1, rest (2), hold (3)
+>>> logits[0, [0, 3], 0, 0] = 9.0  # class 0 struck at steps 0 and 3,
+>>> logits[0, [1, 2], 0, 3] = 9.0  # held in between
 >>> out = StraightThroughNotes(np.random.default_rng(0), temperature=0.1)(logits)
 >>> out[0, :, 0, :3].argmax(-1).tolist(), out[0, :, 0, 3].tolist()
 ([0, 0, 0, 0], [1.0, 0.0, 0.0, 1.0])
@@ -37,9 +37,9 @@ from gan_music.nn.module import Array, Module
 
 
 class StraightThroughNotes(Module):
-    """``(b, s, v, c + 1)`` logits to hard classes and onsets of the same shape, drawn with ``rng``.
+    """``(b, s, v, c + 1)`` logits (c classes, then hold) to class one-hots and onset flags.
 
-    The last class (index ``c - 1``) is the rest: a rest never shows an onset.
+    Class ``c - 1`` is the rest: a rest never shows an onset.
     """
 
     def __init__(
@@ -49,61 +49,49 @@ class StraightThroughNotes(Module):
         self.temperature = temperature
         self.tau = tau
         self._soft: Array | None = None
-        self._onset_soft: Array | None = None
         self._source: Array | None = None
         self._flag_mask: Array | None = None
+        self._drawn: Array | None = None
 
     def extra_repr(self) -> str:
         return f"temperature={self.temperature}, tau={self.tau}"
 
-    def forward(self, logits: Array) -> Array:
-        steps, outputs = logits.shape[1], logits.shape[-1]
-        classes = outputs - 1
-        scaled = logits / np.float32(self.temperature)
-        perturbed = scaled[..., :classes] + gumbel_noise(
-            self.rng, (*logits.shape[:3], classes), logits.dtype
-        )
-        u = self.rng.random(logits.shape[:3], dtype=np.float32)
-        np.clip(u, 1e-7, 1.0 - 1e-7, out=u)
-        u = u.astype(logits.dtype, copy=False)
-        onset_perturbed = scaled[..., classes] + np.log(u) - np.log1p(-u)  # logistic noise
-        drawn = onset_perturbed > 0
-        drawn[:, 0] = True
-        # The step whose draw each step sounds: the last onset at or before it.
+    def forward(self, x: Array) -> Array:
+        steps, hold = x.shape[1], x.shape[-1] - 1
+        perturbed = x / np.float32(self.temperature)
+        perturbed += gumbel_noise(self.rng, x.shape, x.dtype)
+        drawn = perturbed.argmax(axis=-1)
+        held = drawn == hold
+        drawn[:, 0] = perturbed[:, 0, :, :hold].argmax(axis=-1)  # nothing to hold yet
         step_index = np.arange(steps)[None, :, None]
-        source = np.maximum.accumulate(np.where(drawn, step_index, 0), axis=1)
-        hard_class = np.take_along_axis(perturbed.argmax(axis=-1), source, axis=1)
-        sounding = hard_class != classes - 1
-        flag = (onset_perturbed > 0) & sounding
-        out = np.zeros_like(logits)
-        np.put_along_axis(out[..., :classes], hard_class[..., None], 1.0, axis=-1)
-        out[..., classes] = flag
+        source = np.maximum.accumulate(np.where(held, 0, step_index), axis=1)
+        sounded = np.take_along_axis(drawn, source, axis=1)
+        mask = (sounded != hold - 1).astype(x.dtype)  # a pitch sounds (not the rest)
+        out = np.zeros_like(x)
+        np.put_along_axis(out[..., :hold], sounded[..., None], 1.0, axis=-1)
+        out[..., hold] = ~held * mask
         soft = perturbed / np.float32(self.tau)
         soft -= soft.max(axis=-1, keepdims=True)
         np.exp(soft, out=soft)
         soft /= soft.sum(axis=-1, keepdims=True)
-        self._soft = soft
-        self._onset_soft = 1.0 / (1.0 + np.exp(-onset_perturbed / np.float32(self.tau)))
-        self._source = source
-        self._flag_mask = sounding.astype(logits.dtype)
+        self._soft, self._source, self._flag_mask, self._drawn = soft, source, mask, drawn
         return out
 
     def backward(self, grad_out: Array) -> Array:
-        if self._soft is None or self._onset_soft is None or self._source is None:
+        if self._soft is None or self._source is None or self._flag_mask is None:
             msg = "backward called before forward"
             raise RuntimeError(msg)
         soft, source = self._soft, self._source
-        batch, steps, voices, classes = soft.shape
-        # Gather each step's class gradient onto the step whose draw it sounds.
-        flat_source = (np.arange(batch)[:, None, None] * steps + source) * voices
-        flat_source = flat_source + np.arange(voices)[None, None, :]
-        gathered = np.zeros((batch * steps * voices, classes), grad_out.dtype)
-        np.add.at(gathered, flat_source.ravel(), grad_out[..., :classes].reshape(-1, classes))
-        gathered = gathered.reshape(soft.shape)
-        inner = (gathered * soft).sum(axis=-1, keepdims=True)
+        batch, steps, voices, outputs = soft.shape
+        hold = outputs - 1
+        # Each step's class gradient lands on the class it sounds, at the step that drew it.
+        row = (np.arange(batch)[:, None, None] * steps + source) * voices
+        row = row + np.arange(voices)[None, None, :]
+        upstream = np.zeros((batch * steps * voices, outputs), grad_out.dtype)
+        np.add.at(upstream[:, :hold], row.ravel(), grad_out[..., :hold].reshape(-1, hold))
+        upstream = upstream.reshape(soft.shape)
+        upstream[..., hold] -= grad_out[..., hold] * self._flag_mask  # flag = 1 - soft[hold]
+        inner = (upstream * soft).sum(axis=-1, keepdims=True)
         scale = np.float32(1.0 / (self.tau * self.temperature))
-        grad = np.empty((*soft.shape[:3], classes + 1), grad_out.dtype)
-        grad[..., :classes] = soft * (gathered - inner) * scale
-        q = self._onset_soft
-        grad[..., classes] = grad_out[..., classes] * self._flag_mask * q * (1.0 - q) * scale
+        grad: Array = soft * (upstream - inner) * scale
         return grad
