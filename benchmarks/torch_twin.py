@@ -30,9 +30,9 @@ from torch import nn as tnn
 
 from gan_music import nn
 from gan_music.models import (
+    HOLD_CLASS,
     N_ACCOMPANIMENT,
     N_CLASSES,
-    HOLD_CLASS,
     N_OUTPUTS,
     REST_CLASS,
     Discriminator,
