@@ -297,8 +297,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--model", help="model.npz or checkpoint (default: the shipped model)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the harmonisations")
+    parser.add_argument(
+        "--model", metavar="PATH", help="model.npz or checkpoint (default: the shipped model)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="seed of the harmonisations (default 0)"
+    )
     parser.add_argument(
         "--only", nargs="+", metavar="NAME", help="only these chorales (e.g. bwv11.6 bwv304:2)"
     )
@@ -322,7 +326,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GanMusicError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    accompanists: dict[str, MetredAccompanist] = {"model": model, "network": model.network_alone()}
+    accompanists: dict[str, MetredAccompanist] = {"model": model}
+    network_alone = getattr(model, "network_alone", None)  # as evaluate: a trained model has it
+    if network_alone is not None:
+        accompanists["network"] = network_alone()
     training = split_chorales(load_chorales())["train"]
     tables = evaluate_metres(accompanists, chorales, seed=args.seed, training=training)
     source = args.model or "the shipped model"
