@@ -1,7 +1,10 @@
 """The Bach chorales shipped with gan_music: loading, the train/valid/test split, training windows.
 
 ``data/chorales.npz`` holds 295 four-voice chorales in 4/4 (built from music21's corpus by
-``scripts/build_dataset.py``; see ``docs/data.md``). Everything here is numpy alone.
+``scripts/build_dataset.py``; see ``docs/data.md``), the only chorales training and model
+choice see. ``data/chorales_other_metres.npz`` holds the 35 in other metres (3/4, 3/2, 4/4
+changing to 3/4), the unseen test of metre generalisation: :func:`load_other_metre_chorales`
+reads them and nothing in training does. Everything here is numpy alone.
 
 >>> chorales = load_chorales()
 >>> len(chorales), chorales[0].name, chorales[0].score.n_voices
@@ -31,9 +34,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from gan_music.pianoroll import LOWEST_PITCH, N_PITCHES, REST, STEPS_PER_BAR, Score
+from gan_music.pianoroll import LOWEST_PITCH, N_PITCHES, REST, STEPS_PER_BAR, STEPS_PER_BEAT, Score
 
 DATA_FILE = "chorales.npz"
+OTHER_METRES_FILE = "chorales_other_metres.npz"  #: never read by training or model choice
+COMMON_TIME = "4/4"
 FORMAT_VERSION = 1
 N_VOICES = 4
 SPLITS = ("train", "valid", "test")
@@ -47,15 +52,20 @@ TRANSPOSITIONS = range(-6, 6)  #: semitones tried by :func:`make_windows`: every
 
 @dataclass(frozen=True)
 class Chorale:
-    """One chorale: its name (``"bwv269"``), four voices S, A, T, B, and where its bars begin.
+    """One chorale: its name (``"bwv269"``), four voices S, A, T, B, and its metre.
 
     ``first_downbeat`` is the step of the first bar line, 0 unless the piece opens with a
-    pickup; step ``s`` lies at position ``(s - first_downbeat) % 16`` of its bar.
+    pickup; step ``s`` lies at position ``(s - first_downbeat) % steps_per_bar`` of its bar.
+    The metre fields default to 4/4, the metre of every chorale :func:`load_chorales` gives;
+    those of :func:`load_other_metre_chorales` say their own (3/4: 12 and 4 sixteenths).
     """
 
     name: str
     score: Score
     first_downbeat: int
+    steps_per_bar: int = STEPS_PER_BAR  #: sixteenths per bar
+    steps_per_beat: int = STEPS_PER_BEAT  #: sixteenths per beat: 4 in 3/4, 8 in 3/2, 6 in 6/8
+    time_signature: str = COMMON_TIME  #: as written, e.g. ``"3/4"``
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,21 +116,70 @@ def load_chorales() -> list[Chorale]:
     return list(_decoded_chorales())
 
 
+def load_other_metre_chorales() -> list[Chorale]:
+    """The chorales not in 4/4 throughout, one per stretch in one metre, sorted by name.
+
+    They are the unseen test of metre generalisation: never used for training or for
+    choosing models and settings (``scripts/metre_generalisation.py`` reports on them). A
+    chorale whose time signature changes comes as one :class:`Chorale` per section, named
+    ``"bwv304:1"``, ``"bwv304:2"``, ...; a later section starts on its first bar line. The
+    arrays are shared and read-only, as with :func:`load_chorales`.
+
+    >>> chorales = load_other_metre_chorales()
+    >>> len(chorales), sorted({c.time_signature for c in chorales})
+    (37, ['3/2', '3/4', '4/4'])
+    >>> waltz = chorales[0]
+    >>> waltz.name, waltz.steps_per_bar, waltz.steps_per_beat, waltz.first_downbeat
+    ('bwv11.6', 12, 4, 0)
+    >>> [(c.name, c.time_signature) for c in chorales if c.name.startswith("bwv304")]
+    [('bwv304:1', '4/4'), ('bwv304:2', '3/4')]
+    """
+    return list(_decoded_other_metres())
+
+
 # Decoding takes a few tens of milliseconds and training, evaluation and the example melody all
 # ask for the chorales, sometimes many times in one process (every test, for instance). The cache
 # decodes the file once per process; the arrays are made read-only so sharing them is safe.
 @functools.cache
 def _decoded_chorales() -> tuple[Chorale, ...]:
-    resource = importlib.resources.files("gan_music") / "data" / DATA_FILE
+    return tuple(_decode(_read(DATA_FILE)))
+
+
+@functools.cache
+def _decoded_other_metres() -> tuple[Chorale, ...]:
+    arrays = _read(OTHER_METRES_FILE)
+    sections = []
+    for index, whole in enumerate(_decode(arrays, OTHER_METRES_FILE)):
+        begin, end = arrays["metre_offsets"][index : index + 2].tolist()
+        starts = [*arrays["metre_start"][begin:end].tolist(), whole.score.n_steps]
+        for k, section in enumerate(range(begin, end)):
+            window = whole.score.window(starts[k], starts[k + 1] - starts[k])
+            window.pitch.setflags(write=False)
+            window.onset.setflags(write=False)
+            sections.append(
+                Chorale(
+                    whole.name if end - begin == 1 else f"{whole.name}:{k + 1}",
+                    window,
+                    whole.first_downbeat if k == 0 else 0,
+                    int(arrays["steps_per_bar"][section]),
+                    int(arrays["steps_per_beat"][section]),
+                    str(arrays["time_signature"][section]),
+                )
+            )
+    return tuple(sections)
+
+
+def _read(file_name: str) -> dict[str, NDArray[np.generic]]:
+    resource = importlib.resources.files("gan_music") / "data" / file_name
     with resource.open("rb") as stream, np.load(stream, allow_pickle=False) as npz:
         arrays = {key: npz[key] for key in npz.files}
     if int(arrays["format_version"]) != FORMAT_VERSION:
-        msg = f"{DATA_FILE} has format {arrays['format_version']}, expected {FORMAT_VERSION}"
+        msg = f"{file_name} has format {arrays['format_version']}, expected {FORMAT_VERSION}"
         raise RuntimeError(msg)
-    return tuple(_decode(arrays))
+    return arrays
 
 
-def _decode(arrays: dict[str, NDArray[np.generic]]) -> list[Chorale]:
+def _decode(arrays: dict[str, NDArray[np.generic]], file_name: str = DATA_FILE) -> list[Chorale]:
     """Chorales from the run-length arrays written by ``scripts/build_dataset.py``."""
     event_pitch = arrays["pitch"].astype(np.int16)
     duration = arrays["duration"].astype(np.intp)
@@ -135,7 +194,7 @@ def _decode(arrays: dict[str, NDArray[np.generic]]) -> list[Chorale]:
         bounds = step_bounds[N_VOICES * index : N_VOICES * (index + 1) + 1]
         first = bounds[:-1]
         if np.any(np.diff(bounds) != n_steps):
-            msg = f"{DATA_FILE}: the voices of {name} do not all last {n_steps} steps"
+            msg = f"{file_name}: the voices of {name} do not all last {n_steps} steps"
             raise RuntimeError(msg)
         rows = first[None, :] + np.arange(n_steps)[:, None]
         score = Score(step_pitch[rows], step_onset[rows])

@@ -35,7 +35,7 @@ from gan_music import metrics
 from gan_music.baselines import Accompanist, NoiseBaseline, RuleBaseline, ShuffledBaseline
 from gan_music.critic import CriticResult
 from gan_music.errors import GanMusicError
-from gan_music.pianoroll import STEPS_PER_BAR, Score
+from gan_music.pianoroll import STEPS_PER_BAR, STEPS_PER_BEAT, Score
 
 WINDOW_STEPS = 2 * STEPS_PER_BAR  #: two-bar windows, as the model is trained on
 TRAIN_HOP = STEPS_PER_BAR  #: training windows compared for copying start on every bar line
@@ -260,12 +260,18 @@ def column_metrics(
     train_pitch: NDArray[Any],
     melody_kept: NDArray[np.bool_] | None = None,
     second_pitch: NDArray[Any] | None = None,
+    steps_per_bar: int = STEPS_PER_BAR,
+    steps_per_beat: int = STEPS_PER_BEAT,
 ) -> dict[str, float]:
     """Every metric of one column: the window metrics plus melody kept, diversity and copying.
 
-    Melody kept and diversity are NaN when not given (the real column has neither).
+    Melody kept and diversity are NaN when not given (the real column has neither). The
+    windows' bars and beats last ``steps_per_bar`` and ``steps_per_beat`` sixteenths (4/4 by
+    default, as the test split's windows).
     """
-    result = metrics.window_metrics(pitch, onset)
+    result = metrics.window_metrics(
+        pitch, onset, steps_per_bar=steps_per_bar, steps_per_beat=steps_per_beat
+    )
     result["melody kept"] = math.nan if melody_kept is None else float(melody_kept.mean())
     result["diversity"] = (
         math.nan

@@ -1,16 +1,18 @@
-"""Build ``gan_music/data/chorales.npz`` from the Bach chorales bundled with music21.
+"""Build ``gan_music/data/chorales.npz`` (and ``chorales_other_metres.npz``) from music21's Bach chorales.
 
 Development only: music21 is in the ``data`` dependency group and the package never imports it.
 Run from the repository root (parsing takes about 70 s)::
 
     pip install --group data
-    python scripts/build_dataset.py            # rebuild the shipped file
-    python scripts/build_dataset.py --check    # rebuild in memory, compare with the shipped file
+    python scripts/build_dataset.py            # rebuild the shipped files
+    python scripts/build_dataset.py --check    # rebuild in memory, compare with the shipped files
 
-What it keeps: the chorales with exactly four parts in 4/4 only, each file once (several
-Riemenschneider numbers share a file), identical music once. Voices are ordered soprano, alto,
-tenor, bass. Every onset is quantised to the nearest 16th note; a note that shrinks to nothing
-there (the second of two 32nd notes, a grace note) is dropped and counted.
+What it keeps: the chorales with exactly four parts, each file once (several Riemenschneider
+numbers share a file), identical music once. Those in 4/4 throughout go to ``chorales.npz``, the
+training data; all the others (3/4, 3/2, or a change of metre) to ``chorales_other_metres.npz``,
+the unseen test of metre generalisation, which nothing in training may read. Voices are ordered
+soprano, alto, tenor, bass. Every onset is quantised to the nearest 16th note; a note that
+shrinks to nothing there (the second of two 32nd notes, a grace note) is dropped and counted.
 
 The file holds plain integer and string arrays (load it with ``allow_pickle=False``)::
 
@@ -25,6 +27,17 @@ The file holds plain integer and string arrays (load it with ``allow_pickle=Fals
 Each voice is a run of events that tile its chorale exactly, so an event's start is the sum of the
 durations before it, and two repeated notes stay two events. The zip is written with fixed dates
 and a fixed member order, so two builds give the same bytes.
+
+``chorales_other_metres.npz`` holds the same arrays (``first_downbeat`` counted in bars of the
+chorale's first metre) and one row per metre section, a stretch under one time signature::
+
+    metre_offsets   (n + 1,)    int32  sections of chorale c: [offsets[c], offsets[c+1])
+    metre_start     (sections,) int32  step where the section begins (0, then bar lines)
+    time_signature  (sections,) str    "3/4", ...
+    steps_per_bar   (sections,) int16  sixteenths per bar: 12 for 3/4, 24 for 3/2
+    steps_per_beat  (sections,) int16  sixteenths per beat: the denominator's note in simple
+                                       metres (4 in 3/4, 8 in 3/2 and 2/2), a dotted one in
+                                       compound metres (6 in 6/8 and 12/8)
 """
 
 from __future__ import annotations
@@ -46,7 +59,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-OUT = Path(__file__).resolve().parents[1] / "gan_music" / "data" / "chorales.npz"
+DATA = Path(__file__).resolve().parents[1] / "gan_music" / "data"
+OUT = DATA / "chorales.npz"
+OTHER_OUT = DATA / "chorales_other_metres.npz"
+COMMON_TIME = "4/4"
 STEPS_PER_QUARTER = 4
 STEPS_PER_BAR = 16
 REST = -1
@@ -54,6 +70,7 @@ FORMAT_VERSION = 1
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold
 
 RawEvent = tuple[Fraction, Fraction, "int | None"]  #: (onset, length) in quarters, MIDI or rest
+Section = tuple[int, str]  #: (first step, time signature such as "3/4") of a stretch in one metre
 
 
 @dataclass
@@ -64,7 +81,6 @@ class Stats:
     files: int = 0
     skipped: dict[str, list[str]] = field(default_factory=dict)
     duplicates: list[tuple[str, str]] = field(default_factory=list)
-    notes: int = 0
     off_grid: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     grace: list[str] = field(default_factory=list)
@@ -81,6 +97,12 @@ class Chorale:
     n_steps: int
     first_downbeat: int
     voices: list[list[tuple[int, int]]]
+    metres: tuple[Section, ...] = ((0, COMMON_TIME),)
+
+    @property
+    def in_common_time(self) -> bool:
+        """True if the chorale is in 4/4 throughout."""
+        return self.metres == ((0, COMMON_TIME),)
 
 
 def chorale_files(stats: Stats) -> list[str]:
@@ -96,12 +118,48 @@ def chorale_files(stats: Stats) -> list[str]:
     return files
 
 
-def first_downbeat_steps(part: Any) -> int:
+def bar_steps(time_signature: str) -> int:
+    """Sixteenths in a bar of ``time_signature``: ``bar_steps("3/4") == 12``."""
+    numerator, denominator = (int(part) for part in time_signature.split("/"))
+    steps = Fraction(numerator * STEPS_PER_QUARTER * 4, denominator)
+    if steps.denominator != 1:
+        msg = f"a bar of {time_signature} is not a whole number of 16th notes"
+        raise RuntimeError(msg)
+    return int(steps)
+
+
+def beat_steps(time_signature: str) -> int:
+    """Sixteenths in a beat of ``time_signature``, as ``gan_music.midi`` reads a MIDI file's."""
+    from gan_music.midi import beat_of_signature
+
+    numerator, denominator = (int(part) for part in time_signature.split("/"))
+    return beat_of_signature(numerator, denominator)
+
+
+def first_downbeat_steps(part: Any, steps_per_bar: int = STEPS_PER_BAR) -> int:
     """Step of the first bar line: the length of the pickup bar, or 0 if the first bar is full."""
     first = part.getElementsByClass("Measure").first()
     if first is None or float(first.paddingLeft) == 0:
         return 0
-    return round(Fraction(first.duration.quarterLength) * STEPS_PER_QUARTER) % STEPS_PER_BAR
+    return round(Fraction(first.duration.quarterLength) * STEPS_PER_QUARTER) % steps_per_bar
+
+
+def metre_sections(part: Any, name: str) -> tuple[Section, ...]:
+    """Where each time signature of the part takes effect (a repeated one is not a change)."""
+    sections: list[Section] = []
+    for measure in part.getElementsByClass("Measure"):
+        signature = measure.timeSignature
+        if signature is None or (sections and sections[-1][1] == signature.ratioString):
+            continue
+        step = Fraction(measure.offset) * STEPS_PER_QUARTER
+        if step.denominator != 1:
+            msg = f"{name}: the time signature {signature.ratioString} starts off the 16th grid"
+            raise RuntimeError(msg)
+        sections.append((int(step), signature.ratioString))
+    if not sections or sections[0][0] != 0:
+        msg = f"{name}: no time signature at the start"
+        raise RuntimeError(msg)
+    return tuple(sections)
 
 
 def raw_events(part: Any, name: str, stats: Stats) -> list[RawEvent]:
@@ -159,7 +217,7 @@ def quantise(
 
 
 def parse(path: str, stats: Stats) -> Chorale | None:
-    """Parse one corpus file, or return None (and count why) if it is not four voices in 4/4."""
+    """Parse one corpus file, or return None (and count why) if it is not four voices."""
     from music21 import corpus
 
     name = path.rsplit("/", 1)[-1]
@@ -168,10 +226,11 @@ def parse(path: str, stats: Stats) -> Chorale | None:
     if len(parts) != 4:
         stats.skip("not exactly four parts", name)
         return None
-    metres = {ts.ratioString for ts in score.recurse().getElementsByClass("TimeSignature")}
-    if metres != {"4/4"}:
-        stats.skip("not in 4/4 throughout", name)
-        return None
+    sections = {metre_sections(part, name) for part in parts}
+    if len(sections) != 1:
+        msg = f"{name}: parts disagree about the time signatures: {sections}"
+        raise RuntimeError(msg)
+    metres = sections.pop()
     n_steps = round(Fraction(score.highestTime) * STEPS_PER_QUARTER)
     voices = []
     for part in parts:
@@ -181,22 +240,20 @@ def parse(path: str, stats: Stats) -> Chorale | None:
     if not all(upper > lower for upper, lower in itertools.pairwise(means)):
         msg = f"{name}: parts are not ordered from highest to lowest: mean pitches {means}"
         raise RuntimeError(msg)
-    downbeats = {first_downbeat_steps(part) for part in parts}
+    downbeats = {first_downbeat_steps(part, bar_steps(metres[0][1])) for part in parts}
     if len(downbeats) != 1:
         msg = f"{name}: parts disagree about the pickup: {downbeats}"
         raise RuntimeError(msg)
-    stats.notes += sum(p != REST for voice in voices for p, _ in voice)
-    return Chorale(name, n_steps, downbeats.pop(), voices)
+    return Chorale(name, n_steps, downbeats.pop(), voices, metres)
 
 
 def drop_duplicates(chorales: list[Chorale], stats: Stats) -> list[Chorale]:
     """Sort by name and keep the first of any chorales whose quantised music is identical."""
     kept: dict[tuple[Any, ...], Chorale] = {}
     for chorale in sorted(chorales, key=lambda c: c.name):
-        key = (chorale.first_downbeat, tuple(tuple(v) for v in chorale.voices))
+        key = (chorale.first_downbeat, chorale.metres, tuple(tuple(v) for v in chorale.voices))
         if key in kept:
             stats.duplicates.append((chorale.name, kept[key].name))
-            stats.notes -= sum(p != REST for voice in chorale.voices for p, _ in voice)
         else:
             kept[key] = chorale
     return list(kept.values())
@@ -218,6 +275,22 @@ def encode(chorales: list[Chorale]) -> dict[str, NDArray[Any]]:
         "voice_offsets": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32),
         "pitch": np.array([p for p, _ in events], dtype=np.int8),
         "duration": durations.astype(np.uint8),
+    }
+
+
+def encode_other_metres(chorales: list[Chorale]) -> dict[str, NDArray[Any]]:
+    """The arrays of ``chorales_other_metres.npz``: those of :func:`encode` and the metres."""
+    sections = [section for c in chorales for section in c.metres]
+    signatures = [signature for _, signature in sections]
+    return {
+        **encode(chorales),
+        "metre_offsets": np.concatenate([[0], np.cumsum([len(c.metres) for c in chorales])]).astype(
+            np.int32
+        ),
+        "metre_start": np.array([start for start, _ in sections], dtype=np.int32),
+        "time_signature": np.array(signatures, dtype=np.str_),
+        "steps_per_bar": np.array([bar_steps(s) for s in signatures], dtype=np.int16),
+        "steps_per_beat": np.array([beat_steps(s) for s in signatures], dtype=np.int16),
     }
 
 
@@ -253,62 +326,113 @@ def decode_check(data: bytes, chorales: list[Chorale]) -> None:
                     raise RuntimeError(msg)
 
 
-def summary(chorales: list[Chorale], stats: Stats, data: bytes, seconds: float) -> str:
-    """A readable account of what the build kept, dropped and changed."""
-    lines = [
-        f"parsed in {seconds:.0f} s: {stats.numbers} Riemenschneider numbers, {stats.files} files",
-    ]
-    lines += [f"  skipped {len(names)}: {reason}" for reason, names in stats.skipped.items()]
-    lines += [f"  skipped {a}: same music as {b}" for a, b in stats.duplicates]
-    lines.append(f"kept {len(chorales)} chorales, {stats.notes} notes")
+def summary(chorales: list[Chorale], stats: Stats, data: bytes, title: str) -> str:
+    """A readable account of what one file kept and changed."""
+    names = {c.name for c in chorales}
+
+    def own(items: list[str]) -> list[str]:
+        return [item for item in items if item.split(" ", 1)[0] in names]
+
+    notes = sum(p != REST for c in chorales for voice in c.voices for p, _ in voice)
+    lines = [f"{title}: kept {len(chorales)} chorales, {notes} notes"]
     repeats = total = 0
     for voice_index, voice_name in enumerate(("soprano", "alto", "tenor", "bass")):
-        notes = [[p for p, _ in c.voices[voice_index] if p != REST] for c in chorales]
-        flat = [p for piece in notes for p in piece]
-        repeats += sum(a == b for piece in notes for a, b in itertools.pairwise(piece))
+        pieces = [[p for p, _ in c.voices[voice_index] if p != REST] for c in chorales]
+        flat = [p for piece in pieces for p in piece]
+        repeats += sum(a == b for piece in pieces for a, b in itertools.pairwise(piece))
         total += len(flat)
         lines.append(f"  {voice_name:8} MIDI {min(flat)}-{max(flat)}, {len(flat)} notes")
     lines.append(f"  {repeats / total:.1%} of notes repeat the previous pitch of their voice")
-    lines.append(f"off the 16th grid: {len(stats.off_grid)} notes")
-    lines += [f"  {item}" for item in stats.off_grid]
-    lines.append(f"dropped after rounding to the grid: {len(stats.dropped)} notes")
-    lines += [f"  {item}" for item in stats.dropped]
-    lines.append(f"grace notes left out: {len(stats.grace)}")
-    lines += [f"  {item}" for item in stats.grace]
+    for heading, items in (
+        ("off the 16th grid", own(stats.off_grid)),
+        ("dropped after rounding to the grid", own(stats.dropped)),
+    ):
+        lines.append(f"{heading}: {len(items)} notes")
+        lines += [f"  {item}" for item in items]
+    grace = own(stats.grace)
+    lines.append(f"grace notes left out: {len(grace)}")
+    lines += [f"  {item}" for item in grace]
     pickups = sum(c.first_downbeat > 0 for c in chorales)
     steps = sum(c.n_steps for c in chorales)
     longest = max(d for c in chorales for voice in c.voices for _, d in voice)
     lines.append(
         f"{pickups} chorales start with a pickup; {steps} steps in all; longest note {longest}"
     )
+    by_metre: dict[str, list[str]] = {}
+    for chorale in chorales:
+        label = " then ".join(signature for _, signature in chorale.metres)
+        by_metre.setdefault(label, []).append(chorale.name)
+    for label, items in by_metre.items():
+        listed = "" if label == COMMON_TIME else f": {' '.join(items)}"
+        lines.append(f"  in {label}: {len(items)}{listed}")
     digest = hashlib.sha256(data).hexdigest()[:16]
     lines.append(f"npz: {len(data)} bytes, sha256 {digest}...")
     return "\n".join(lines)
 
 
+def check_bars(chorales: list[Chorale]) -> list[str]:
+    """Metre sections that do not fill whole bars (the last bar of a piece may be short)."""
+    problems = []
+    for chorale in chorales:
+        ends = [start for start, _ in chorale.metres[1:]] + [chorale.n_steps]
+        for index, ((start, signature), end) in enumerate(zip(chorale.metres, ends, strict=True)):
+            first = start + (chorale.first_downbeat if index == 0 else 0)
+            if (end - first) % bar_steps(signature) and end != chorale.n_steps:
+                problems.append(f"{chorale.name}: the {signature} section ends inside a bar")
+    return problems
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=OUT, help=f"output file (default {OUT})")
+    parser.add_argument("--out", type=Path, default=OUT, help=f"4/4 file (default {OUT})")
     parser.add_argument(
-        "--check", action="store_true", help="compare with the existing file instead of writing"
+        "--other-out",
+        type=Path,
+        default=OTHER_OUT,
+        help=f"file of the other metres (default {OTHER_OUT})",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="compare with the existing files instead of writing"
     )
     args = parser.parse_args(argv)
     stats = Stats()
     began = time.perf_counter()
-    parsed = [parse(path, stats) for path in chorale_files(stats)]
-    chorales = drop_duplicates([c for c in parsed if c is not None], stats)
-    data = npz_bytes(encode(chorales))
-    decode_check(data, chorales)
-    print(summary(chorales, stats, data, time.perf_counter() - began))
+    parsed = [c for c in (parse(path, stats) for path in chorale_files(stats)) if c is not None]
+    seconds = time.perf_counter() - began
+    common = drop_duplicates([c for c in parsed if c.in_common_time], stats)
+    others = drop_duplicates([c for c in parsed if not c.in_common_time], stats)
+    problems = check_bars(others)
+    if problems:
+        raise RuntimeError("; ".join(problems))
+    print(
+        f"parsed in {seconds:.0f} s: {stats.numbers} Riemenschneider numbers, {stats.files} files"
+    )
+    print("\n".join(f"  skipped {len(names)}: {reason}" for reason, names in stats.skipped.items()))
+    print("\n".join(f"  skipped {a}: same music as {b}" for a, b in stats.duplicates))
+    outputs = []
+    for path, chorales, arrays, title in (
+        (args.out, common, encode(common), "in 4/4 throughout"),
+        (args.other_out, others, encode_other_metres(others), "in other metres"),
+    ):
+        data = npz_bytes(arrays)
+        decode_check(data, chorales)
+        print(summary(chorales, stats, data, title))
+        outputs.append((path, data))
     if args.check:
-        same = args.out.is_file() and args.out.read_bytes() == data
-        print(f"{args.out}: {'identical' if same else 'DIFFERS'}")
-        return 0 if same else 1
-    tmp = args.out.with_name(f".{args.out.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(args.out)
-    print(f"wrote {args.out}")
+        differing = [path for path, data in outputs if not _same(path, data)]
+        for path, _ in outputs:
+            print(f"{path}: {'DIFFERS' if path in differing else 'identical'}")
+        return 1 if differing else 0
+    for path, data in outputs:
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+        print(f"wrote {path}")
     return 0
+
+
+def _same(path: Path, data: bytes) -> bool:
+    return path.is_file() and path.read_bytes() == data
 
 
 if __name__ == "__main__":
