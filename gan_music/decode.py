@@ -42,6 +42,8 @@ from gan_music.nn import gumbel_noise
 from gan_music.pianoroll import LOWEST_PITCH, REST
 
 _PAIRS = list(itertools.combinations(range(N_ACCOMPANIMENT), 2))  # alto-tenor, alto-bass, ...
+_UPPER = np.array([upper for upper, _ in _PAIRS])
+_LOWER = np.array([lower for _, lower in _PAIRS])
 
 
 @dataclass(frozen=True)
@@ -227,36 +229,27 @@ def _parallels(
     each voice's possible pitches this step. Voices are compared as
     :func:`gan_music.metrics.parallel_rate` does: both sound before and after, both change
     pitch in the same direction, and ``abs(upper - lower) % 12`` is 7 at both steps or 0 at
-    both steps. Each pair is counted on its own small table, and the tables are broadcast
-    into the combinations.
+    both steps. The three lower-voice pairs are counted on ``(w, w)`` tables and each voice
+    against the melody on a ``(w,)`` one, and the tables are broadcast into the combinations.
     """
     prev = before[:, :, None]  # (beam, 3, 1)
     moved = (prev != REST) & (after != REST) & (prev != after)
     motion = np.where(moved, np.sign(after - prev), 0)  # (beam, 3, w): -1, 0 (still), 1
-    width = after.shape[2]
-    count = np.zeros((len(before), width, width, width))
-    for upper, lower in _PAIRS:
-        i0 = np.abs(before[:, upper] - before[:, lower]) % 12
-        key = np.where((i0 == 0) | (i0 == 7), i0, -1)[:, None, None]  # (beam, 1, 1)
-        i1 = np.abs(after[:, upper, :, None] - after[:, lower, None, :]) % 12  # (beam, w, w)
-        together = (motion[:, upper, :, None] == motion[:, lower, None, :]) & (
-            motion[:, upper, :, None] != 0
-        )
-        table = (together & (i1 == key)).astype(np.float64)
-        placed: tuple[slice | None, ...] = (slice(None), *_spread((upper, lower)))
-        count += table[placed]
+    i0 = np.abs(before[:, _UPPER] - before[:, _LOWER]) % 12  # (beam, pairs)
+    key = np.where((i0 == 0) | (i0 == 7), i0, -1)[:, :, None, None]
+    i1 = np.abs(after[:, _UPPER, :, None] - after[:, _LOWER, None, :]) % 12  # (beam, pairs, w, w)
+    upper, lower = motion[:, _UPPER, :, None], motion[:, _LOWER, None, :]
+    table = ((upper == lower) & (upper != 0) & (i1 == key)).astype(np.float64)
+    # pairs (alto, tenor), (alto, bass), (tenor, bass) onto axes (a, t), (a, b), (t, b)
+    count = table[:, 0, :, :, None] + table[:, 1, :, None, :] + table[:, 2, None, :, :]
     if REST not in (melody_before, melody_after) and melody_before != melody_after:
         rise = np.sign(melody_after - melody_before)
-        i0 = np.abs(melody_before - before) % 12  # (beam, 3)
-        key = np.where((i0 == 0) | (i0 == 7), i0, -1)[:, :, None]
-        i1 = np.abs(melody_after - after) % 12  # (beam, 3, w)
-        with_melody = ((motion == rise) & (i1 == key)).astype(np.float64)
-        for v in range(N_ACCOMPANIMENT):
-            index: tuple[int | slice | None, ...] = (slice(None), v, *_spread((v,)))
-            count += with_melody[index]
-    return count
-
-
-def _spread(kept: tuple[int, ...]) -> tuple[slice | None, ...]:
-    """Index that puts a table over the voices ``kept`` on their axes of ``(w, w, w)``."""
-    return tuple(slice(None) if v in kept else None for v in range(N_ACCOMPANIMENT))
+        m0 = np.abs(melody_before - before) % 12  # (beam, 3)
+        m_key = np.where((m0 == 0) | (m0 == 7), m0, -1)[:, :, None]
+        m1 = np.abs(melody_after - after) % 12  # (beam, 3, w)
+        with_melody = ((motion == rise) & (m1 == m_key)).astype(np.float64)
+        count += with_melody[:, 0, :, None, None]
+        count += with_melody[:, 1, None, :, None]
+        count += with_melody[:, 2, None, None, :]
+    result: NDArray[np.float64] = count
+    return result

@@ -51,7 +51,6 @@ class StraightThroughNotes(Module):
         self._soft: Array | None = None
         self._source: Array | None = None
         self._flag_mask: Array | None = None
-        self._drawn: Array | None = None
 
     def extra_repr(self) -> str:
         return f"temperature={self.temperature}, tau={self.tau}"
@@ -74,7 +73,7 @@ class StraightThroughNotes(Module):
         soft -= soft.max(axis=-1, keepdims=True)
         np.exp(soft, out=soft)
         soft /= soft.sum(axis=-1, keepdims=True)
-        self._soft, self._source, self._flag_mask, self._drawn = soft, source, mask, drawn
+        self._soft, self._source, self._flag_mask = soft, source, mask
         return out
 
     def backward(self, grad_out: Array) -> Array:
