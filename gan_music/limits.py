@@ -166,7 +166,7 @@ def parameter_counts(config: ModelConfig) -> dict[str, int]:
     """How many weights each network of ``config`` has, computed without building it.
 
     >>> parameter_counts(ModelConfig())["generator"]
-    243027
+    243318
     """
     width, d_width = config.g_channels, config.d_channels
     generator = (config.generator_in_channels + 1) * width  # the 1x1 lift
