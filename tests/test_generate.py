@@ -193,11 +193,10 @@ def test_holds_and_strikes_decide_note_lengths_and_re_strikes() -> None:
     strike(logits, [4], 2, 50, 9.0)
     strike(logits, [5], 2, 52, 9.0)
     logits[[4, 5], 2, 49] = 0.0
-    for read in (
-        lambda: beam_search(scores_of(logits), melody, np.random.default_rng(0), COLD),
-        lambda: best_lines(scores_of(logits)),
+    for pitch, onset in (
+        beam_search(scores_of(logits), melody, np.random.default_rng(0), COLD),
+        best_lines(scores_of(logits)),
     ):
-        pitch, onset = read()
         assert pitch[:, 0].tolist() == [67] * 8
         assert onset[:, 0].nonzero()[0].tolist() == [0, 4]
         assert pitch[:, 1].tolist() == [60] * 8
@@ -219,7 +218,7 @@ def test_the_network_alone_finds_the_most_likely_line() -> None:
             choice = np.array([10, 11, 48, 49])[list(line)]
             if choice[0] == 49:
                 continue  # nothing to hold at the first step
-            total, sounding = 0.0, []
+            total, sounding = 0.0, list[int]()
             for t, c in enumerate(choice):
                 if c == 49:
                     if sounding[-1] == 48:
