@@ -38,7 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gan_music.models import HOLD_CLASS, N_ACCOMPANIMENT, N_CLASSES, REST_CLASS
-from gan_music.nn import gumbel_noise
+from gan_music.nn import gumbel_noise, log_softmax
 from gan_music.pianoroll import LOWEST_PITCH, REST
 
 _PAIRS = list(itertools.combinations(range(N_ACCOMPANIMENT), 2))  # alto-tenor, alto-bass, ...
@@ -68,9 +68,8 @@ class NoteScores:
     @classmethod
     def from_logits(cls, logits: NDArray[np.floating]) -> NoteScores:
         """From the generator's ``(steps, 3, 50)`` logits."""
-        shifted = logits - logits.max(axis=-1, keepdims=True)
-        shifted = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-        return cls(shifted[..., :HOLD_CLASS], shifted[..., HOLD_CLASS])
+        log_p = log_softmax(logits)
+        return cls(log_p[..., :HOLD_CLASS], log_p[..., HOLD_CLASS])
 
     def __len__(self) -> int:
         return len(self.strike)
