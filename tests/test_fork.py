@@ -165,6 +165,23 @@ def run_to_the_end(
         raise
 
 
+def what_failed(log: str, tail: int = 6000) -> str:
+    """The nested suite's FAILED and ERROR lines, then the log's tail.
+
+    The lines come first because what pytest prints after its summary (a warning raised at
+    exit, a long traceback) can push them out of any tail.
+    """
+    failed = [line for line in log.splitlines() if line.startswith(("FAILED ", "ERROR "))]
+    return "\n".join([*failed, "[...]", log[-tail:]])
+
+
+def test_what_failed_puts_the_failed_tests_before_the_tail() -> None:
+    log = "FAILED tests/test_a.py::test_b - boom\n" + "x" * 10_000
+    lines = what_failed(log, tail=100).splitlines()
+    assert lines[0] == "FAILED tests/test_a.py::test_b - boom"
+    assert lines[-1] == "x" * 100
+
+
 def test_the_walk_through_runs_every_block_of_those_sections(tmp_path: Path) -> None:
     """Cheap, in every ``nox -s tests``: a README change the walk-through cannot follow fails here."""
     readme = (REPO / "README.md").read_text(encoding="utf-8")
@@ -231,12 +248,12 @@ def test_a_renamed_fresh_clone_follows_its_readme_to_a_publish(tmp_path: Path) -
         }
     text = log.read_text(encoding="utf-8", errors="replace")
     print("\n".join(line for line in text.splitlines() if line.startswith("== README")))
-    assert returncode == 0, text[-6000:]
+    assert returncode == 0, what_failed(text)
 
     # Quickstart: the rehearsal and the whole suite of the renamed copy, which skipped this test.
     assert "published to the local index and verified" in text
     summary = re.findall(r"^=+ (.*\d+ passed.*) =+$", text, re.MULTILINE)
-    assert summary, text[-6000:]
+    assert summary, what_failed(text)
     assert not re.search(r"\d+ (failed|error)", summary[-1]), summary[-1]
     assert "inside the fork check's own nested suite" in text
     # The binomial section's session, as a doctest.

@@ -7,6 +7,7 @@ the Host header set by hand, so the tests can send what a hostile page would.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -14,6 +15,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +32,15 @@ from gan_music.midi import read_melody, read_score, write_score
 from gan_music.pianoroll import Score
 from gan_music.studio import api
 from gan_music.studio.examples import EXAMPLES
-from gan_music.studio.server import MAX_BODY_BYTES, Studio, check_host, running
+from gan_music.studio.server import (
+    MAX_BODY_BYTES,
+    STOP_SIGNALS,
+    Studio,
+    StudioServer,
+    check_host,
+    running,
+    serve,
+)
 
 URL_LINE = re.compile(r"^studio: http://127\.0\.0\.1:(\d+)/\?token=([A-Za-z0-9_-]{20,})$")
 
@@ -532,8 +542,58 @@ def start_command(*args: str, cwd: Path) -> tuple[subprocess.Popen[str], str, in
     return process, line, int(match.group(1)), match.group(2)
 
 
+def stop(process: subprocess.Popen[str], stop_signal: int) -> tuple[str, str]:
+    """Send ``stop_signal``; a command still running a minute later is killed and fails the test."""
+    process.send_signal(stop_signal)
+    try:
+        return process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, err = process.communicate(timeout=60)
+        pytest.fail(f"still running 60 s after signal {stop_signal}; stderr:\n{err}")
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("stop_signal", STOP_SIGNALS)
+def test_a_stop_signal_while_a_request_starts_still_stops_the_server(
+    monkeypatch: pytest.MonkeyPatch, stop_signal: int
+) -> None:
+    """The signal lands while the serving thread starts a request's thread, as it once did in CI.
+
+    Served in this process's main thread, where signal handlers run. If the signal is lost,
+    a watchdog stops the server after 30 s and the test fails instead of hanging.
+    """
+    servers: list[StudioServer] = []
+    start_request = StudioServer.process_request
+
+    def signal_then_start(server: StudioServer, request: Any, address: Any) -> None:
+        servers.append(server)
+        signal.raise_signal(stop_signal)  # its handler runs before the next line
+        start_request(server, request, address)
+
+    monkeypatch.setattr(StudioServer, "process_request", signal_then_start)
+    served = Studio(model=None)
+    returned, watchdog_fired = threading.Event(), threading.Event()
+
+    def request_then_watch() -> None:
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            send(served, "GET", "/api/info")
+        if not returned.wait(30) and servers:
+            watchdog_fired.set()
+            servers[0].shutdown()
+
+    watcher = threading.Thread(target=request_then_watch, daemon=True)
+    handlers = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+    serve(served, on_ready=lambda _url: watcher.start())
+    returned.set()
+    watcher.join(timeout=60)
+    assert servers, "no request reached the server"
+    assert not watchdog_fired.is_set(), f"signal {stop_signal} did not stop the server"
+    assert {number: signal.getsignal(number) for number in STOP_SIGNALS} == handlers
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("stop_signal", STOP_SIGNALS)
 def test_the_command_prints_one_line_serves_and_stops_cleanly(
     tmp_path: Path, tune_file: Path, stop_signal: int
 ) -> None:
@@ -547,8 +607,7 @@ def test_the_command_prints_one_line_serves_and_stops_cleanly(
         assert post_json(served, "/api/write-midi", {"melody": melody, "seed": 1}).status == 200
         assert send(served, "GET", "/api/info", auth="none").status == 403
     finally:
-        process.send_signal(stop_signal)
-        out, err = process.communicate(timeout=60)
+        out, err = stop(process, stop_signal)
     assert process.returncode == 0, err
     assert out == ""  # nothing after the one line
     assert "Traceback" not in err

@@ -420,23 +420,28 @@ def running(studio: Studio) -> Iterator[StudioServer]:
         thread.join()
 
 
-class _Stop(Exception):
-    """Raised in the main thread by SIGTERM."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  #: Ctrl-C, and what service managers send
 
 
 def serve(studio: Studio, *, on_ready: Callable[[str], None]) -> None:
-    """Serve until Ctrl-C or SIGTERM, calling ``on_ready(url)`` once listening; returns cleanly."""
+    """Serve until Ctrl-C or SIGTERM, calling ``on_ready(url)`` once listening; returns cleanly.
+
+    The signal handler raises nothing: it asks the server to stop from a thread of its own.
+    An exception raised from a handler lands wherever the main thread happens to be, and
+    when that is inside the set-up of a request (starting its thread), ``socketserver``
+    catches it as a failed request and serves on. ``shutdown()`` needs a second thread
+    because it waits for the loop the main thread is running.
+    """
+    server = StudioServer(studio)
 
     def stop(_signum: int, _frame: object) -> None:
-        raise _Stop
+        threading.Thread(target=server.shutdown, name="studio-stop", daemon=True).start()
 
-    server = StudioServer(studio)
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
     try:
         on_ready(studio.url)
         server.serve_forever()
-    except (KeyboardInterrupt, _Stop):
-        pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         server.server_close()
