@@ -31,6 +31,7 @@ elsewhere the accompaniment always sounds.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -44,6 +45,7 @@ from gan_music.pianoroll import LOWEST_PITCH, REST
 _PAIRS = list(itertools.combinations(range(N_ACCOMPANIMENT), 2))  # alto-tenor, alto-bass, ...
 _UPPER = np.array([upper for upper, _ in _PAIRS])
 _LOWER = np.array([lower for _, lower in _PAIRS])
+_ADJACENT = [0, 2]  # alto-tenor and tenor-bass: the pairs where the lower may cross the upper
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,10 @@ def beam_search(
     k = min(config.candidates, REST_CLASS)
     ranked = np.argsort(-strike[:, :, :REST_CLASS], axis=-1)[:, :, :k]  # (steps, 3, k)
     ranked_pitch = ranked + LOWEST_PITCH
+    ranked_score = np.take_along_axis(strike, ranked, axis=-1)
     voices = np.arange(N_ACCOMPANIMENT)
+    width = k + 1  # strike one of k pitches (columns 0..k-1) or hold the note (column k)
+    choices = np.array(list(np.ndindex((width,) * N_ACCOMPANIMENT)))  # (width**3, 3)
 
     beam_pitch = np.full((1, N_ACCOMPANIMENT), REST, np.int64)
     beam_score = np.zeros(1)
@@ -140,52 +145,41 @@ def beam_search(
     picks: list[NDArray[np.int64]] = []
     strikes: list[NDArray[np.bool_]] = []
     for t in range(n_steps):
+        beam = len(beam_pitch)
         if melody[t] == REST:  # every voice rests: one choice
-            pitch = np.full((len(beam_pitch), N_ACCOMPANIMENT, 1), REST, np.int64)
-            unary = np.broadcast_to(strike[t, :, REST_CLASS][None, :, None], pitch.shape)
-            struck = np.zeros(pitch.shape, bool)
-        else:  # strike one of k pitches (columns 0..k-1) or hold the note (column k)
-            held = beam_pitch[:, :, None]
-            pitch = np.concatenate(
-                [
-                    np.broadcast_to(ranked_pitch[t][None], (len(beam_pitch), N_ACCOMPANIMENT, k)),
-                    held,
-                ],
-                axis=2,
-            )
-            unary = np.concatenate(
-                [
-                    np.broadcast_to(
-                        strike[t][voices[:, None], ranked[t]][None],
-                        (len(beam_pitch), N_ACCOMPANIMENT, k),
-                    ),
-                    np.where(held == REST, -np.inf, hold[t][None, :, None]),
-                ],
-                axis=2,
-            )
-            struck = np.zeros(pitch.shape, bool)
-            struck[:, :, :k] = True
-        width = pitch.shape[2]
+            rest = strike[t, :, REST_CLASS]
+            beam_score = beam_score + rest[0] + rest[1] + rest[2]
+            beam_pitch = np.full((beam, N_ACCOMPANIMENT), REST, np.int64)
+            parents.append(np.arange(beam))
+            picks.append(beam_pitch)
+            strikes.append(np.zeros((beam, N_ACCOMPANIMENT), bool))
+            continue
+        can_hold = t > 0 and melody[t - 1] != REST  # a voice holds what it plays, never a rest
+        pitch = np.empty((beam, N_ACCOMPANIMENT, width), np.int64)
+        pitch[:, :, :k] = ranked_pitch[t]
+        pitch[:, :, k] = beam_pitch
+        unary = np.empty((beam, N_ACCOMPANIMENT, width))
+        unary[:, :, :k] = ranked_score[t]
+        unary[:, :, k] = hold[t] if can_hold else -np.inf
         # Every combination of the voices' choices, as a (beam, width, width, width) array.
         total = (
             (beam_score[:, None] + unary[:, 0])[:, :, None, None]
             + unary[:, 1, None, :, None]
             + unary[:, 2, None, None, :]
         )
-        total -= _vertical_penalties(pitch, int(melody[t]), config)
-        if t > 0 and config.parallel_penalty:
-            count = _parallels(beam_pitch, pitch, int(melody[t - 1]), int(melody[t]))
-            total -= config.parallel_penalty * count
+        before = beam_pitch if can_hold and config.parallel_penalty else None
+        total -= _penalties(pitch, before, int(melody[t - 1]), int(melody[t]), config)
         flat = total.ravel()
-        keep = min(config.beam_width, int(np.isfinite(flat).sum()) or 1)
+        possible = beam * (width if can_hold else k) ** N_ACCOMPANIMENT  # the finite entries
+        keep = min(config.beam_width, possible)
         best = np.argpartition(-flat, keep - 1)[:keep]
-        parent, new = np.divmod(best, width**N_ACCOMPANIMENT)
-        chosen = np.stack(np.unravel_index(new, (width,) * N_ACCOMPANIMENT), axis=1)  # (keep, 3)
+        parent, new = np.divmod(best, len(choices))
+        chosen = choices[new]  # (keep, 3)
         beam_score = flat[best]
         beam_pitch = pitch[parent[:, None], voices, chosen]
         parents.append(parent)
         picks.append(beam_pitch)
-        strikes.append(struck[parent[:, None], voices, chosen])
+        strikes.append(chosen < k)
     out_pitch = np.empty((n_steps, N_ACCOMPANIMENT), np.int16)
     out_onset = np.empty((n_steps, N_ACCOMPANIMENT), bool)
     state = int(np.argmax(beam_score))
@@ -199,56 +193,71 @@ def _pitches(classes: NDArray[np.integer]) -> NDArray[np.int16]:
     return np.where(classes == REST_CLASS, REST, classes + LOWEST_PITCH).astype(np.int16)
 
 
-def _vertical_penalties(
-    pitch: NDArray[np.int64], melody: int, config: DecoderConfig
+_GAP = 256  #: the tables below are indexed by gap + _GAP, for any two of MIDI 0..127 and REST
+_GAPS = np.arange(-_GAP, _GAP)
+_CLASS = np.abs(_GAPS) % 12  # interval class by gap
+_KEY_BEFORE = np.where((_CLASS == 0) | (_CLASS == 7), _CLASS, -1)  # octave 0, fifth 7, else -1
+_KEY_AFTER = np.where(_KEY_BEFORE < 0, -2, _KEY_BEFORE)  # never equal to a "neither" before
+_PAIR_ROWS = (np.arange(len(_PAIRS)) * 2 * _GAP + _GAP)[:, None, None]  # pair p's table, centred
+
+
+@functools.lru_cache(maxsize=8)
+def _rule_tables(config: DecoderConfig) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Penalty by gap: per pair of lower voices (flattened, upper minus lower), and alto minus melody."""
+    pair = np.zeros((len(_PAIRS), 2 * _GAP))
+    pair[_ADJACENT] += config.crossing_penalty * (_GAPS < 0)  # tenor over alto, bass over tenor
+    pair[0] += config.spacing_penalty * (_GAPS > 12)  # alto more than an octave over tenor
+    alto = config.crossing_penalty * (_GAPS > 0) + config.spacing_penalty * (_GAPS < -12)
+    return pair.ravel(), alto
+
+
+def _penalties(
+    pitch: NDArray[np.int64],
+    before: NDArray[np.int64] | None,
+    melody_before: int,
+    melody: int,
+    config: DecoderConfig,
 ) -> NDArray[np.float64]:
-    """``(beam, w, w, w)``: crossing above the voice over it and gaps wider than an octave.
+    """``(beam, w, w, w)``: the rules' penalty for every combination of the voices' choices.
 
-    ``pitch`` ``(beam, 3, w)`` holds each voice's possible pitches per beam entry; entry
-    ``[i, a, t, b]`` scores alto choice ``a`` with tenor ``t`` and bass ``b`` after entry ``i``.
+    ``pitch`` ``(beam, 3, w)`` holds each voice's possible pitches per beam entry (none a
+    rest: ``melody`` sounds): entry ``[i, a, t, b]`` scores alto choice ``a`` with tenor
+    ``t`` and bass ``b`` after beam entry ``i``, whose pitches are ``before`` ``(beam, 3)``
+    (``None``: no parallels counted, as after a rest). The rules:
+
+    - crossing: a voice above the one over it (alto above the melody, tenor above alto,
+      bass above tenor);
+    - spacing: more than an octave between the melody and alto, or alto and tenor;
+    - parallels, as :func:`gan_music.metrics.parallel_rate` counts them: both voices sound
+      before and after, both move in the same direction, and ``abs(upper - lower) % 12``
+      is 7 at both steps or 0 at both steps, for any two of the four voices.
+
+    Each rule concerns two voices, so it is looked up by their gap on one ``(w, w)`` table
+    per pair of lower voices and beam entry (a rule against the melody on a row or column
+    of one), and the three tables are broadcast into the combinations once.
     """
-    alto = pitch[:, 0, :, None, None]
-    tenor = pitch[:, 1, None, :, None]
-    bass = pitch[:, 2, None, None, :]
-    crossings = (tenor > alto).astype(np.float64) + (bass > tenor)
-    penalty = config.crossing_penalty * crossings + config.spacing_penalty * (alto - tenor > 12)
-    if melody != REST:
-        penalty = penalty + config.crossing_penalty * (alto > melody)
-        penalty = penalty + config.spacing_penalty * (melody - alto > 12)
-    result: NDArray[np.float64] = penalty
-    return result
-
-
-def _parallels(
-    before: NDArray[np.int64], after: NDArray[np.int64], melody_before: int, melody_after: int
-) -> NDArray[np.float64]:
-    """``(beam, w, w, w)`` count of voice pairs moving in parallel fifths or octaves.
-
-    ``before`` ``(beam, 3)`` holds the previous step's pitches, ``after`` ``(beam, 3, w)``
-    each voice's possible pitches this step. Voices are compared as
-    :func:`gan_music.metrics.parallel_rate` does: both sound before and after, both change
-    pitch in the same direction, and ``abs(upper - lower) % 12`` is 7 at both steps or 0 at
-    both steps. The three lower-voice pairs are counted on ``(w, w)`` tables and each voice
-    against the melody on a ``(w,)`` one, and the tables are broadcast into the combinations.
-    """
-    prev = before[:, :, None]  # (beam, 3, 1)
-    moved = (prev != REST) & (after != REST) & (prev != after)
-    motion = np.where(moved, np.sign(after - prev), 0)  # (beam, 3, w): -1, 0 (still), 1
-    i0 = np.abs(before[:, _UPPER] - before[:, _LOWER]) % 12  # (beam, pairs)
-    key = np.where((i0 == 0) | (i0 == 7), i0, -1)[:, :, None, None]
-    i1 = np.abs(after[:, _UPPER, :, None] - after[:, _LOWER, None, :]) % 12  # (beam, pairs, w, w)
-    upper, lower = motion[:, _UPPER, :, None], motion[:, _LOWER, None, :]
-    table = ((upper == lower) & (upper != 0) & (i1 == key)).astype(np.float64)
+    pair_rule, alto_rule = _rule_tables(config)
+    gap = pitch[:, _UPPER, :, None] - pitch[:, _LOWER, None, :]  # (beam, pairs, w, w)
+    table = pair_rule[gap + _PAIR_ROWS]
+    table[:, 0] += alto_rule[pitch[:, 0, :, None] - (melody - _GAP)]  # rows of (alto, tenor)
+    if before is not None:
+        motion = np.sign(pitch - before[:, :, None])  # (beam, 3, w): -1, 0 (held), 1
+        upper, lower = motion[:, _UPPER, :, None], motion[:, _LOWER, None, :]
+        key = _KEY_BEFORE[before[:, _UPPER] - before[:, _LOWER] + _GAP]  # (beam, pairs)
+        same = (upper == lower) & (upper != 0) & (_KEY_AFTER[gap + _GAP] == key[..., None, None])
+        table += config.parallel_penalty * same
+        if melody_before != melody:
+            # each voice against the melody: moving its way, same fifth or octave after
+            m_key = _KEY_BEFORE[melody_before - before + _GAP][:, :, None]  # (beam, 3, 1)
+            m_same = (motion == np.sign(melody - melody_before)) & (
+                _KEY_AFTER[melody - pitch + _GAP] == m_key
+            )
+            m_penalty = config.parallel_penalty * m_same
+            table[:, 0] += m_penalty[:, 0, :, None]  # alto: rows of (alto, tenor)
+            table[:, 2] += m_penalty[:, 1, :, None]  # tenor: rows of (tenor, bass)
+            table[:, 2] += m_penalty[:, 2, None, :]  # bass: its columns
     # pairs (alto, tenor), (alto, bass), (tenor, bass) onto axes (a, t), (a, b), (t, b)
-    count = table[:, 0, :, :, None] + table[:, 1, :, None, :] + table[:, 2, None, :, :]
-    if REST not in (melody_before, melody_after) and melody_before != melody_after:
-        rise = np.sign(melody_after - melody_before)
-        m0 = np.abs(melody_before - before) % 12  # (beam, 3)
-        m_key = np.where((m0 == 0) | (m0 == 7), m0, -1)[:, :, None]
-        m1 = np.abs(melody_after - after) % 12  # (beam, 3, w)
-        with_melody = ((motion == rise) & (m1 == m_key)).astype(np.float64)
-        count += with_melody[:, 0, :, None, None]
-        count += with_melody[:, 1, None, :, None]
-        count += with_melody[:, 2, None, None, :]
-    result: NDArray[np.float64] = count
+    result: NDArray[np.float64] = (
+        table[:, 0, :, :, None] + table[:, 1, :, None, :] + table[:, 2, None, :, :]
+    )
     return result

@@ -237,6 +237,74 @@ def test_the_network_alone_finds_the_most_likely_line() -> None:
         assert not onset[pitch[:, voice] == REST, voice].any()
 
 
+def rule_penalty(lines: np.ndarray, melody: np.ndarray, config: DecoderConfig) -> float:
+    """The decoder's rules, one step and one pair at a time, for a whole ``(steps, 3)`` line."""
+    four = np.column_stack([melody, lines]).tolist()  # soprano, alto, tenor, bass
+    penalty = 0.0
+    for t, (s, a, tenor, b) in enumerate(four):
+        penalty += config.crossing_penalty * ((a > s) + (tenor > a) + (b > tenor))
+        penalty += config.spacing_penalty * ((s - a > 12) + (a - tenor > 12))
+        if t == 0:
+            continue
+        before, now = four[t - 1], four[t]
+        for upper in range(4):
+            for lower in range(upper + 1, 4):
+                u0, l0, u1, l1 = before[upper], before[lower], now[upper], now[lower]
+                same_way = u0 != u1 and l0 != l1 and (u1 > u0) == (l1 > l0)
+                i0, i1 = abs(u0 - l0) % 12, abs(u1 - l1) % 12
+                if same_way and i0 == i1 and i0 in (0, 7):
+                    penalty += config.parallel_penalty
+    return penalty
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_beam_wide_enough_finds_the_best_line_of_brute_force(seed: int) -> None:
+    """beam_search against every joint line of a tiny problem, scored with the rules above."""
+    rng = np.random.default_rng(seed)
+    n_steps = 3
+    # penalties on the scale of the log-probabilities, so that the rules trade off with them
+    config = DecoderConfig(
+        temperature=0.0, candidates=2, beam_width=10**6,
+        parallel_penalty=3.0, crossing_penalty=2.0, spacing_penalty=1.0,
+    )  # fmt: skip
+    logits = np.full((n_steps, 3, 50), -30.0)
+    root = int(rng.integers(64, 70))
+    for voice, below in enumerate([0, 7, 19]):  # fifths and octaves apart, one step to move
+        home = root - below
+        allowed = [home, home + 2, *rng.integers(home - 9, home + 9, 2)]
+        logits[:, voice, np.array(allowed) - 36] = rng.standard_normal((n_steps, 4)) * 2
+        logits[[0, 2], voice, home - 36] += 2.0  # each voice leans to the others' motion:
+        logits[1, voice, home + 2 - 36] += 2.0  # parallels, where nothing penalises them
+    logits[:, :, 49] = rng.standard_normal((n_steps, 3)) * 2
+    # the melody moves with them on even seeds, freely on odd ones
+    melody = root + 12 + (np.array([0, 2, 0]) if seed % 2 == 0 else rng.choice([-2, 0, 2, 5], 3))
+    scores = scores_of(logits)
+    top = np.argsort(-scores.strike[:, :, :48], axis=-1)[:, :, :2]  # the two candidates
+    best, best_line = -np.inf, None
+    for choice in np.ndindex(*(3,) * (n_steps * 3)):
+        picks = np.array(choice).reshape(n_steps, 3)  # 0, 1: strike a candidate; 2: hold
+        if (picks[0] == 2).any():
+            continue  # nothing to hold at the first step
+        pitch = np.zeros((n_steps, 3), int)
+        total = 0.0
+        for t in range(n_steps):
+            for voice in range(3):
+                if picks[t, voice] == 2:
+                    pitch[t, voice] = pitch[t - 1, voice]
+                    total += scores.hold[t, voice]
+                else:
+                    c = top[t, voice, picks[t, voice]]
+                    pitch[t, voice] = c + 36
+                    total += scores.strike[t, voice, c]
+        total -= rule_penalty(pitch, melody, config)
+        if total > best:
+            best, best_line = total, (pitch, picks != 2)
+    assert best_line is not None
+    pitch, onset = beam_search(scores, melody, np.random.default_rng(0), config)
+    assert pitch.tolist() == best_line[0].tolist()
+    assert onset.tolist() == best_line[1].tolist()
+
+
 def test_temperature_gives_different_but_reproducible_choices() -> None:
     logits = plain_logits(16, hold=0.0)
     melody = np.full(16, 72)
