@@ -17,6 +17,7 @@ there, so the cost stays a few thousand pmf values for any n.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -136,7 +137,16 @@ def cumulative_sum(values: FloatArray) -> FloatArray:
     return (within + before[:, None]).reshape(-1)[: values.size]
 
 
-_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(16)
+@functools.cache
+def _gauss_legendre() -> tuple[FloatArray, FloatArray]:
+    """The 16 Gauss-Legendre nodes and weights on [-1, 1], read-only, on first use.
+
+    Only sums over a standard deviation above about 54,000 need them, and importing
+    ``numpy.polynomial`` for them would cost every ``import binomial_package`` milliseconds.
+    """
+    nodes, weights = np.polynomial.legendre.leggauss(16)
+    nodes.flags.writeable = weights.flags.writeable = False
+    return nodes, weights
 
 
 def smooth_cdf(k: FloatArray, n: int, p: float, low: int, high: int) -> FloatArray:
@@ -182,11 +192,12 @@ def smooth_cdf(k: FloatArray, n: int, p: float, low: int, high: int) -> FloatArr
 
 def _integral(start: FloatArray, stop: FloatArray, origin: int, n: int, p: float) -> FloatArray:
     """The integral of the pmf's extension over ``origin + [start, stop]``, by 16-node Gauss-Legendre."""
+    nodes, weights = _gauss_legendre()
     half = (stop - start) / 2.0
-    offsets = ((start + half)[:, None] + half[:, None] * _NODES).reshape(-1)
+    offsets = ((start + half)[:, None] + half[:, None] * nodes).reshape(-1)
     whole = np.floor(offsets)
     values = np.exp(logpmf_inside(whole + origin, n, p, offsets - whole))
-    area: FloatArray = half * (values.reshape(-1, _NODES.size) @ _WEIGHTS)
+    area: FloatArray = half * (values.reshape(-1, nodes.size) @ weights)
     return area
 
 

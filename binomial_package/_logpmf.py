@@ -17,8 +17,8 @@ same whatever n is.
 
 from __future__ import annotations
 
+import functools
 import math
-from decimal import Decimal, localcontext
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,6 +37,8 @@ _TABLE_SIZE = 16
 
 def _exact_stirlerr(m: int) -> float:
     """stirlerr(m) for a positive integer m, from 40-digit decimal logarithms."""
+    from decimal import Decimal, localcontext
+
     with localcontext() as context:
         context.prec = 40
         big = Decimal(m)
@@ -49,8 +51,15 @@ def _exact_stirlerr(m: int) -> float:
     return float(value)
 
 
-# Index 0 is never used (k = 0 and k = n are handled without stirlerr); 0.0 keeps it harmless.
-_STIRLERR_TABLE = np.array([0.0] + [_exact_stirlerr(m) for m in range(1, _TABLE_SIZE)])
+@functools.cache
+def _stirlerr_table() -> FloatArray:
+    """stirlerr(0..15), read-only; built on first use, as 40-digit decimals take milliseconds.
+
+    Index 0 is never used (k = 0 and k = n are handled without stirlerr); 0.0 keeps it harmless.
+    """
+    table = np.array([0.0] + [_exact_stirlerr(m) for m in range(1, _TABLE_SIZE)])
+    table.flags.writeable = False
+    return table
 
 
 def stirlerr(m: FloatArray) -> FloatArray:
@@ -63,7 +72,7 @@ def stirlerr(m: FloatArray) -> FloatArray:
     """
     small = m < _TABLE_SIZE
     result = np.empty_like(m)
-    result[small] = _STIRLERR_TABLE[m[small].astype(np.int64)]
+    result[small] = _stirlerr_table()[m[small].astype(np.int64)]
     big = m[~small]
     inv_square = 1.0 / (big * big)
     series = (1 / 1188) * inv_square - 1 / 1680
@@ -170,7 +179,7 @@ _SERIES_BITS = 54
 def _stirlerr_scalar(m: float) -> float:
     """:func:`stirlerr` for one whole number ``m >= 1``, in plain floats."""
     if m < _TABLE_SIZE:
-        return float(_STIRLERR_TABLE[int(m)])
+        return float(_stirlerr_table()[int(m)])
     inv_square = 1.0 / (m * m)
     series = (1 / 1188) * inv_square - 1 / 1680
     series = series * inv_square + 1 / 1260

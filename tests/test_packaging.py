@@ -49,3 +49,17 @@ def test_import_needs_neither_matplotlib_nor_mido() -> None:
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_import_binomial_package_builds_its_tables_on_first_use() -> None:
+    """decimal (stirlerr's exact table) and numpy.polynomial (Gauss-Legendre) cost milliseconds."""
+    code = (
+        "import sys, binomial_package\n"
+        "tables = {'decimal', 'numpy.polynomial'}\n"
+        "assert not tables & set(sys.modules), tables & set(sys.modules)\n"
+        "from binomial_package import Binomial\n"
+        "assert abs(Binomial(0.5, 10).pdf(3) - 120 / 1024) < 1e-15\n"
+        "assert abs(Binomial(0.5, 10**12).cdf(5 * 10**11) - 0.5) < 1e-5\n"
+        "assert tables <= set(sys.modules), tables - set(sys.modules)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
