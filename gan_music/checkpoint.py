@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from gan_music._io import atomic_path, open_input
 from gan_music.errors import CheckpointError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  #: 2: the step-by-step generator of version 0.2 (1: version 0.1)
 MAX_FILE_BYTES = 256 * 2**20  #: the largest configuration limits.py accepts needs ~180 MB
 MAX_INFLATED_BYTES = 256 * 2**20  #: all members together, as their directory entries declare
 MAX_MEMBERS = 512  #: a training checkpoint of the shipped model has 130
@@ -43,6 +43,9 @@ MAX_DIRECTORY_BYTES = 2**20  #: the archive's central directory
 MAX_HEADER_BYTES = 4096  #: one ``.npy`` header; numpy writes about 128 bytes
 MAX_TEXT_CHARS = 2**16  #: a text member (the configuration JSON, the random state)
 _META = ("format_version", "kind", "config")
+#: Members that may hold NaN (never infinity): the loss history marks a loss that was not
+#: computed at a step (the critic's, before it starts to play) with NaN.
+_NAN_ALLOWED = ("history",)
 _KIND = "a checkpoint (.npz) file"
 _NUMBER_KINDS = "biuf"  #: bool, signed and unsigned int, float
 _MAX_DIMENSIONS = 8
@@ -103,7 +106,8 @@ def load_checkpoint(
     have been checked against the limits at the top of this module. ``expect(path, kind,
     config)`` returns every array the file may hold besides the metadata, with its shape
     (None: any) and whether it is text; it raises :class:`CheckpointError` for a configuration
-    it refuses. Arrays of numbers that are not finite are refused too.
+    it refuses. Arrays of numbers that are not finite are refused too (the loss history may
+    hold NaN).
     """
     source = Path(path)
     with open_input(source, kind=_KIND, limit=MAX_FILE_BYTES, error=CheckpointError) as handle:
@@ -316,7 +320,10 @@ def _read(where: Path, archive: zipfile.ZipFile, member: _Member) -> NDArray[Any
             raise CheckpointError(msg)
     if member.fortran_order:
         array = array.T
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
+    if (
+        array.dtype.kind == "f"
+        and not (~np.isinf(array) if member.name in _NAN_ALLOWED else np.isfinite(array)).all()
+    ):
         msg = (
             f"{where}: {_shown(member.name)} holds NaN or infinite values: the run that wrote it "
             "diverged or the file is damaged; use an earlier checkpoint or retrain"

@@ -201,13 +201,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--melody", metavar="IN.mid", help="monophonic melody (default: an example)")
     gen.add_argument("--out", metavar="OUT.mid", required=True, help="MIDI file to write")
-    gen.add_argument("--seed", type=int, default=None, help="noise seed (default: random)")
+    gen.add_argument(
+        "--seed", type=int, default=None, help="seed of the random draws (default: random)"
+    )
     gen.add_argument("--checkpoint", metavar="PATH", help="model file (default: the shipped one)")
     gen.add_argument(
         "--temperature",
         type=float,
         default=None,
-        help="decoder noise, 0 to 10 (default: 0.5; 0 = the most likely harmony for the seed)",
+        help="sampling temperature, 0 to 10 (default: 1, the model's own distribution; "
+        "0 = its most likely move at every step)",
     )
     gen.add_argument("--plot", metavar="OUT.png", help="also draw the four voices as a picture")
     gen.add_argument("--force", action="store_true", help="overwrite output files that exist")
@@ -234,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evl.add_argument("--checkpoint", metavar="PATH", help="model file (default: the shipped one)")
     evl.add_argument("--split", choices=["test", "valid"], default="test", help="data split")
-    evl.add_argument("--seed", type=int, default=0, help="noise seed (default: 0)")
+    evl.add_argument("--seed", type=int, default=0, help="seed of the random draws (default: 0)")
     evl.add_argument("--strict", action="store_true", help="exit 1 if a quality target fails")
     evl.set_defaults(run=_evaluate)
 

@@ -1,263 +1,432 @@
-"""Turning the generator's output into notes: a joint beam search over 16th-note steps.
+"""Writing the notes: the generator run step by step, each voice's next move drawn from it.
 
-For every step and lower voice the generator gives a distribution over 50 classes: strike
-one of 48 pitches (a note starts), rest, or hold the note the voice is playing. Read step
-by step they spell a line of notes, and the log-probabilities of its classes add up to the
-line's score. So a note lasts as long as the model holds it, striking the pitch a voice
-holds re-strikes it, and a 16th note is possible wherever the model strikes twice in a row.
+The generator (:mod:`gan_music.models`) scores what a voice does at a step knowing everything
+before that step. :func:`sample_voices` therefore writes a piece one 16th-note step at a time,
+and within a step the bass, then the tenor, then the alto: it computes each voice's 50 scores
+(strike one of 48 pitches, rest, hold), adds the learned relation tables
+(:mod:`gan_music.relations`), and draws the move from ``softmax(scores / temperature)`` (with
+Gumbel noise, so the same random generator gives the same piece). At temperature 1 this
+samples the network's own distribution; at 0 it takes the best move at every step.
 
-:func:`best_lines` reads each voice alone, exactly (the most likely line under the model,
-by dynamic programming): that is the network's own harmony, with no rule added.
+Two things are structural, not learned: where the melody rests every voice rests, and
+elsewhere no voice rests; a voice can only hold a note it plays. One rule may be added on top,
+:attr:`DecoderConfig.parallel_penalty`: the score of a move that would make parallel fifths or
+octaves with a voice already written (the melody included; defined as
+:func:`gan_music.metrics.parallel_rate` counts them) is lowered by that many nats. With it at
+0 (:data:`NETWORK_ALONE`) the output is the network's alone.
 
-:func:`beam_search` reads the three voices **jointly**: at each step every voice may hold
-its note or strike one of its ``candidates`` most likely pitches; the combinations are
-searched over time with a beam of ``beam_width`` partial solutions, adding to the model's
-log-probabilities penalties for what the rules of four-part writing forbid: parallel fifths
-and octaves between any two of the four voices (the melody included), a voice crossing
-above the one over it, and more than an octave between neighbouring upper voices. Gumbel
-noise scaled by ``temperature`` perturbs every class score (with temperature 1 and no
-penalties this would sample each step from the model), so different seeds give different,
-equally plausible accompaniments. Steps where the melody rests are rests for every voice;
-elsewhere the accompaniment always sounds.
+The causal layers are computed one step at a time from their own earlier inputs, so the
+scores are exactly those of the network's teacher-forced pass over the finished piece
+(the tests check it); a piece of ``n`` steps costs ``n`` small passes.
 
 >>> import numpy as np
->>> logits = np.full((4, 3, 50), -5.0)
->>> logits[0, 0, 28] = logits[0, 1, 19] = logits[0, 2, 12] = 5.0  # strike E4, G3, C3,
->>> logits[1:, :, 49] = 5.0  # then hold them
->>> pitch, struck = beam_search(NoteScores.from_logits(logits), np.full(4, 72), np.random.default_rng(0))
->>> pitch[0].tolist(), struck[:, 0].tolist()
-([64, 55, 48], [True, False, False, False])
+>>> from gan_music.generate import load_model
+>>> generator = load_model().generator
+>>> melody = np.array([[31] * 8 + [33] * 8])  # G4, then A4 (classes: MIDI 36 + c)
+>>> onset = np.zeros((1, 16), bool); onset[0, [0, 8]] = True
+>>> classes, struck = sample_voices(generator, melody, onset, np.zeros(1, int), np.random.default_rng(0))
+>>> classes.shape, bool((classes[0] < 48).all())  # alto, tenor and bass sound throughout
+((1, 16, 3), True)
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gan_music.models import HOLD_CLASS, N_ACCOMPANIMENT, N_CLASSES, REST_CLASS
-from gan_music.nn import gumbel_noise, log_softmax
-from gan_music.pianoroll import LOWEST_PITCH, REST
+from gan_music.models import (
+    N_ACCOMPANIMENT,
+    ONSET,
+    Discriminator,
+    Generator,
+    bar_positions,
+    melody_inputs,
+    relation_layout,
+    voice_inputs_from_classes,
+)
+from gan_music.nn import frozen, gumbel_noise
+from gan_music.pianoroll import LOWEST_PITCH, STEPS_PER_BAR, STEPS_PER_BEAT
+from gan_music.relations import (
+    BASS,
+    HOLD_CLASS,
+    KNOWN,
+    N_OUTPUTS,
+    REST_CLASS,
+    SOPRANO,
+    WRITING_ORDER,
+    beat_kinds,
+    candidate_classes,
+)
 
-_PAIRS = list(itertools.combinations(range(N_ACCOMPANIMENT), 2))  # alto-tenor, alto-bass, ...
-_UPPER = np.array([upper for upper, _ in _PAIRS])
-_LOWER = np.array([lower for _, lower in _PAIRS])
-_ADJACENT = [0, 2]  # alto-tenor and tenor-bass: the pairs where the lower may cross the upper
+_NO_SOUND = np.int64(REST_CLASS)
 
 
 @dataclass(frozen=True)
 class DecoderConfig:
-    """Search width, noise and the penalty weights (in nats of log-probability)."""
+    """How the moves are drawn: temperature, the one rule added (in nats), and the drafts.
 
-    beam_width: int = 16
-    candidates: int = 4
-    temperature: float = 0.5
-    parallel_penalty: float = 10.0
-    crossing_penalty: float = 6.0
-    spacing_penalty: float = 1.0
-
-
-@dataclass(frozen=True)
-class NoteScores:
-    """Log-probabilities per step: ``strike`` ``(steps, 3, 49)`` (48 pitches, then rest), ``hold`` ``(steps, 3)``."""
-
-    strike: NDArray[np.floating]
-    hold: NDArray[np.floating]
-
-    @classmethod
-    def from_logits(cls, logits: NDArray[np.floating]) -> NoteScores:
-        """From the generator's ``(steps, 3, 50)`` logits."""
-        log_p = log_softmax(logits)
-        return cls(log_p[..., :HOLD_CLASS], log_p[..., HOLD_CLASS])
-
-    def __len__(self) -> int:
-        return len(self.strike)
-
-
-def best_lines(scores: NoteScores) -> tuple[NDArray[np.int16], NDArray[np.bool_]]:
-    """The network alone: each voice's most likely line, with no rule or penalty.
-
-    Returns pitches ``(steps, 3)`` (``REST`` for silence) and onsets ``(steps, 3)``. Voices
-    are read independently and may rest anywhere; a pitch may be held (not a rest, and not
-    at the first step); the line maximises the sum of its classes' log-probabilities
-    (a Viterbi search over the 49 pitches and rest per voice).
-
-    >>> logits = np.zeros((4, 3, 50))
-    >>> logits[[0, 2], :, 24] = logits[[1, 3], :, 49] = 4.0  # strike C4, hold, strike, hold
-    >>> pitch, struck = best_lines(NoteScores.from_logits(logits))
-    >>> pitch[:, 0].tolist(), struck[:, 0].tolist()  # C4 struck twice: two eighths
-    ([60, 60, 60, 60], [True, False, True, False])
+    With ``drafts`` above 1 and a discriminator, that many drafts are written side by side;
+    every ``select_every`` steps (0: only at the end) the discriminator scores each draft's
+    last ``critic_steps`` steps (0: all of them), soprano included, and the best one is kept
+    and copied into the others, which then go on with draws of their own.
     """
-    n_steps = len(scores)
-    sounding = np.arange(N_CLASSES) != REST_CLASS
-    value = np.array(scores.strike[0], dtype=np.float64)  # (3, 49)
-    came_from = np.zeros((n_steps, N_ACCOMPANIMENT, N_CLASSES), np.int16)
-    struck = np.zeros((n_steps, N_ACCOMPANIMENT, N_CLASSES), bool)
-    struck[0] = sounding
-    for t in range(1, n_steps):
-        strike = value.max(axis=1, keepdims=True) + scores.strike[t]
-        hold = np.where(sounding, value + scores.hold[t][:, None], -np.inf)
-        striking = strike >= hold
-        came_from[t] = np.where(striking, value.argmax(axis=1)[:, None], np.arange(N_CLASSES))
-        struck[t] = sounding & striking
-        value = np.maximum(strike, hold)
-    classes = np.empty((n_steps, N_ACCOMPANIMENT), np.intp)
-    classes[-1] = value.argmax(axis=1)
-    voices = np.arange(N_ACCOMPANIMENT)
-    for t in range(n_steps - 1, 0, -1):
-        classes[t - 1] = came_from[t, voices, classes[t]]
-    onset = struck[np.arange(n_steps)[:, None], voices, classes]
-    return _pitches(classes), onset
+
+    temperature: float = 1.0
+    parallel_penalty: float = 10.0
+    drafts: int = 1
+    select_every: int = 64
+    critic_steps: int = 64
 
 
-def beam_search(
-    scores: NoteScores,
-    melody: NDArray[np.integer],
+#: The network alone: its own distribution, nothing added, one draft.
+NETWORK_ALONE = DecoderConfig(parallel_penalty=0.0)
+
+
+def sample_voices(
+    generator: Generator,
+    soprano: NDArray[np.integer],
+    onset: NDArray[np.bool_],
+    bar_offset: NDArray[np.integer],
     rng: np.random.Generator,
     config: DecoderConfig = DecoderConfig(),
-) -> tuple[NDArray[np.int16], NDArray[np.bool_]]:
-    """Pitches and onsets ``(steps, 3)`` for alto, tenor and bass, searched jointly.
+    *,
+    steps_per_bar: int = STEPS_PER_BAR,
+    steps_per_beat: int = STEPS_PER_BEAT,
+    features: NDArray[np.float32] | None = None,
+    critic: Discriminator | None = None,
+) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """Alto, tenor and bass classes and onsets ``(batch, steps, 3)`` under ``soprano``.
 
-    ``melody`` holds the soprano's MIDI pitches per step (``REST`` for silence), on the same
-    pitch axis as the classes (class ``c`` is MIDI ``LOWEST_PITCH + c``).
+    ``soprano`` ``(batch, steps)`` holds the melody's classes (0..47 from MIDI 36, 48 rest)
+    and ``onset`` its note starts; each row's first step lies at ``bar_offset`` in its bar.
+    ``features`` may pass :meth:`Generator.melody_features` already computed (long pieces
+    compute them in chunks). With a ``critic`` and ``config.drafts`` above 1, the drafts are
+    written and chosen as :class:`DecoderConfig` says.
     """
-    n_steps = len(scores)
-    strike = np.array(scores.strike, dtype=np.float64)
-    hold = np.array(scores.hold, dtype=np.float64)
-    if config.temperature > 0:
-        strike += config.temperature * gumbel_noise(rng, strike.shape, np.float64)
-        hold += config.temperature * gumbel_noise(rng, hold.shape, np.float64)
-    melody = np.asarray(melody, dtype=np.int64)
-    k = min(config.candidates, REST_CLASS)
-    ranked = np.argsort(-strike[:, :, :REST_CLASS], axis=-1)[:, :, :k]  # (steps, 3, k)
-    ranked_pitch = ranked + LOWEST_PITCH
-    ranked_score = np.take_along_axis(strike, ranked, axis=-1)
-    voices = np.arange(N_ACCOMPANIMENT)
-    width = k + 1  # strike one of k pitches (columns 0..k-1) or hold the note (column k)
-    choices = np.array(list(np.ndindex((width,) * N_ACCOMPANIMENT)))  # (width**3, 3)
-
-    beam_pitch = np.full((1, N_ACCOMPANIMENT), REST, np.int64)
-    beam_score = np.zeros(1)
-    parents: list[NDArray[np.intp]] = []
-    picks: list[NDArray[np.int64]] = []
-    strikes: list[NDArray[np.bool_]] = []
-    for t in range(n_steps):
-        beam = len(beam_pitch)
-        if melody[t] == REST:  # every voice rests: one choice
-            rest = strike[t, :, REST_CLASS]
-            beam_score = beam_score + rest[0] + rest[1] + rest[2]
-            beam_pitch = np.full((beam, N_ACCOMPANIMENT), REST, np.int64)
-            parents.append(np.arange(beam))
-            picks.append(beam_pitch)
-            strikes.append(np.zeros((beam, N_ACCOMPANIMENT), bool))
-            continue
-        can_hold = t > 0 and melody[t - 1] != REST  # a voice holds what it plays, never a rest
-        pitch = np.empty((beam, N_ACCOMPANIMENT, width), np.int64)
-        pitch[:, :, :k] = ranked_pitch[t]
-        pitch[:, :, k] = beam_pitch
-        unary = np.empty((beam, N_ACCOMPANIMENT, width))
-        unary[:, :, :k] = ranked_score[t]
-        unary[:, :, k] = hold[t] if can_hold else -np.inf
-        # Every combination of the voices' choices, as a (beam, width, width, width) array.
-        total = (
-            (beam_score[:, None] + unary[:, 0])[:, :, None, None]
-            + unary[:, 1, None, :, None]
-            + unary[:, 2, None, None, :]
+    melody: NDArray[np.int64] = np.asarray(soprano, np.int64)
+    batch, steps = melody.shape
+    if features is None:
+        pitch = np.where(melody == REST_CLASS, -1, melody + LOWEST_PITCH)
+        features = generator.melody_features(
+            melody_inputs(pitch, onset, bar_offset, steps_per_bar, steps_per_beat)
         )
-        before = beam_pitch if can_hold and config.parallel_penalty else None
-        total -= _penalties(pitch, before, int(melody[t - 1]), int(melody[t]), config)
-        flat = total.ravel()
-        possible = beam * (width if can_hold else k) ** N_ACCOMPANIMENT  # the finite entries
-        keep = min(config.beam_width, possible)
-        best = np.argpartition(-flat, keep - 1)[:keep]
-        parent, new = np.divmod(best, len(choices))
-        chosen = choices[new]  # (keep, 3)
-        beam_score = flat[best]
-        beam_pitch = pitch[parent[:, None], voices, chosen]
-        parents.append(parent)
-        picks.append(beam_pitch)
-        strikes.append(chosen < k)
-    out_pitch = np.empty((n_steps, N_ACCOMPANIMENT), np.int16)
-    out_onset = np.empty((n_steps, N_ACCOMPANIMENT), bool)
-    state = int(np.argmax(beam_score))
-    for t in range(n_steps - 1, -1, -1):
-        out_pitch[t], out_onset[t] = picks[t][state], strikes[t][state]
-        state = int(parents[t][state])
-    return out_pitch, out_onset
+    beat = beat_kinds(bar_positions(steps, bar_offset, steps_per_bar), steps_per_beat)
+    drafts = config.drafts if critic is not None else 1
+    if drafts > 1:
+        rows = np.repeat(np.arange(batch), drafts)
+        melody, onset, beat, features = melody[rows], onset[rows], beat[rows], features[rows]
+    writer = _Writer(generator, melody, beat, rng, config)
+    if drafts == 1:
+        return writer.run(features)
+    judge = _Judge(critic, melody, np.asarray(onset, bool), drafts, config)  # type: ignore[arg-type]
+    return writer.run(features, judge)
 
 
-def _pitches(classes: NDArray[np.integer]) -> NDArray[np.int16]:
-    return np.where(classes == REST_CLASS, REST, classes + LOWEST_PITCH).astype(np.int16)
+class _Writer:
+    """The state of one batch being written: every class so far and the causal layers' inputs."""
 
+    def __init__(
+        self,
+        generator: Generator,
+        soprano: NDArray[np.int64],
+        beat: NDArray[np.intp],
+        rng: np.random.Generator,
+        config: DecoderConfig,
+    ) -> None:
+        self.generator = generator
+        self.config = config
+        self.rng = rng
+        batch, steps = soprano.shape
+        self.classes = np.full((batch, steps, 4), _NO_SOUND)
+        self.classes[:, :, SOPRANO] = soprano
+        self.onset = np.zeros((batch, steps, N_ACCOMPANIMENT), bool)
+        self.beat = beat
+        self.views = np.zeros((batch, N_ACCOMPANIMENT, N_OUTPUTS), np.float32)
+        self.last_note = np.full((batch, N_ACCOMPANIMENT), _NO_SOUND)
+        self.note_before = np.full((batch, N_ACCOMPANIMENT), _NO_SOUND)
+        self.rows = np.arange(batch)
 
-_GAP = 256  #: the tables below are indexed by gap + _GAP, for any two of MIDI 0..127 and REST
-_GAPS = np.arange(-_GAP, _GAP)
-_CLASS = np.abs(_GAPS) % 12  # interval class by gap
-_KEY_BEFORE = np.where((_CLASS == 0) | (_CLASS == 7), _CLASS, -1)  # octave 0, fifth 7, else -1
-_KEY_AFTER = np.where(_KEY_BEFORE < 0, -2, _KEY_BEFORE)  # never equal to a "neither" before
-_PAIR_ROWS = (np.arange(len(_PAIRS)) * 2 * _GAP + _GAP)[:, None, None]  # pair p's table, centred
+    def run(
+        self, features: NDArray[np.float32], judge: _Judge | None = None
+    ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+        generator = self.generator
+        batch, steps = self.classes.shape[:2]
+        width = features.shape[-1]
+        lift = generator.history_lift
+        lift_weight, lift_bias = lift.weight.data[0], lift.bias.data
+        layers = [(block.conv, block.act.slope) for block in generator.history]
+        inputs = [np.zeros((batch, steps, width), features.dtype) for _ in layers]
+        for t in range(steps):
+            h = features[:, t] + self.views.reshape(batch, -1) @ lift_weight + lift_bias
+            for (conv, slope), seen in zip(layers, inputs, strict=True):
+                seen[:, t] = h
+                weight = conv.weight.data
+                y = h @ weight[1] + conv.bias.data
+                if t >= conv.dilation:
+                    y += seen[:, t - conv.dilation] @ weight[0]
+                h = h + np.where(y > 0, y, slope * y)
+            self._write_step(t, h)
+            if judge is not None and judge.due(t, steps):
+                since = judge.since
+                self._keep(judge.best(t, self.classes, self.onset), since, t, inputs)
+        if judge is not None:
+            rows = np.arange(0, batch, judge.drafts)  # every draft is the chosen one now
+            return self.classes[rows, :, :N_ACCOMPANIMENT].copy(), self.onset[rows].copy()
+        return self.classes[:, :, :N_ACCOMPANIMENT].copy(), self.onset
 
+    def _keep(
+        self, chosen: NDArray[np.intp], since: int, t: int, inputs: list[NDArray[np.float32]]
+    ) -> None:
+        """Copy the chosen draft of each melody into its other drafts (steps ``since..t``)."""
+        span = slice(since, t + 1)
+        self.classes[:, span] = self.classes[chosen, span]
+        self.onset[:, span] = self.onset[chosen, span]
+        for seen in inputs:
+            seen[:, span] = seen[chosen, span]
+        for state in (self.views, self.last_note, self.note_before):
+            state[:] = state[chosen]
 
-@functools.lru_cache(maxsize=8)
-def _rule_tables(config: DecoderConfig) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Penalty by gap: per pair of lower voices (flattened, upper minus lower), and alto minus melody."""
-    pair = np.zeros((len(_PAIRS), 2 * _GAP))
-    pair[_ADJACENT] += config.crossing_penalty * (_GAPS < 0)  # tenor over alto, bass over tenor
-    pair[0] += config.spacing_penalty * (_GAPS > 12)  # alto more than an octave over tenor
-    alto = config.crossing_penalty * (_GAPS > 0) + config.spacing_penalty * (_GAPS < -12)
-    return pair.ravel(), alto
-
-
-def _penalties(
-    pitch: NDArray[np.int64],
-    before: NDArray[np.int64] | None,
-    melody_before: int,
-    melody: int,
-    config: DecoderConfig,
-) -> NDArray[np.float64]:
-    """``(beam, w, w, w)``: the rules' penalty for every combination of the voices' choices.
-
-    ``pitch`` ``(beam, 3, w)`` holds each voice's possible pitches per beam entry (none a
-    rest: ``melody`` sounds): entry ``[i, a, t, b]`` scores alto choice ``a`` with tenor
-    ``t`` and bass ``b`` after beam entry ``i``, whose pitches are ``before`` ``(beam, 3)``
-    (``None``: no parallels counted, as after a rest). The rules:
-
-    - crossing: a voice above the one over it (alto above the melody, tenor above alto,
-      bass above tenor);
-    - spacing: more than an octave between the melody and alto, or alto and tenor;
-    - parallels, as :func:`gan_music.metrics.parallel_rate` counts them: both voices sound
-      before and after, both move in the same direction, and ``abs(upper - lower) % 12``
-      is 7 at both steps or 0 at both steps, for any two of the four voices.
-
-    Each rule concerns two voices, so it is looked up by their gap on one ``(w, w)`` table
-    per pair of lower voices and beam entry (a rule against the melody on a row or column
-    of one), and the three tables are broadcast into the combinations once.
-    """
-    pair_rule, alto_rule = _rule_tables(config)
-    gap = pitch[:, _UPPER, :, None] - pitch[:, _LOWER, None, :]  # (beam, pairs, w, w)
-    table = pair_rule[gap + _PAIR_ROWS]
-    table[:, 0] += alto_rule[pitch[:, 0, :, None] - (melody - _GAP)]  # rows of (alto, tenor)
-    if before is not None:
-        motion = np.sign(pitch - before[:, :, None])  # (beam, 3, w): -1, 0 (held), 1
-        upper, lower = motion[:, _UPPER, :, None], motion[:, _LOWER, None, :]
-        key = _KEY_BEFORE[before[:, _UPPER] - before[:, _LOWER] + _GAP]  # (beam, pairs)
-        same = (upper == lower) & (upper != 0) & (_KEY_AFTER[gap + _GAP] == key[..., None, None])
-        table += config.parallel_penalty * same
-        if melody_before != melody:
-            # each voice against the melody: moving its way, same fifth or octave after
-            m_key = _KEY_BEFORE[melody_before - before + _GAP][:, :, None]  # (beam, 3, 1)
-            m_same = (motion == np.sign(melody - melody_before)) & (
-                _KEY_AFTER[melody - pitch + _GAP] == m_key
+    def _write_step(self, t: int, h: NDArray[np.float32]) -> None:
+        """Draw the bass, then the tenor, then the alto of step ``t`` from the features ``h``."""
+        generator, classes, batch = self.generator, self.classes, len(h)
+        before = classes[:, t - 1] if t else np.full((batch, 4), _NO_SOUND)
+        now = classes[:, t]
+        previous = before[:, :N_ACCOMPANIMENT]
+        beat = self.beat[:, t, None]
+        # What every voice's moves make with the melody and with its own line: all three at once.
+        extra = np.zeros((batch, N_ACCOMPANIMENT, N_OUTPUTS))
+        layout, table = relation_layout(), None
+        if generator.tables is not None:
+            table = generator.tables.table.data
+            voices = np.arange(N_ACCOMPANIMENT)
+            melody_before, melody_now = before[:, SOPRANO, None], now[:, SOPRANO, None]
+            extra += table[
+                layout.pair_keys(voices, SOPRANO, beat, previous, melody_before, melody_now)
+            ]
+            extra += table[layout.melodic_keys(voices, beat, previous, self.note_before)]
+        penalty = self.config.parallel_penalty
+        if penalty:
+            extra -= penalty * parallel_moves(
+                previous, before[:, SOPRANO, None], now[:, SOPRANO, None]
             )
-            m_penalty = config.parallel_penalty * m_same
-            table[:, 0] += m_penalty[:, 0, :, None]  # alto: rows of (alto, tenor)
-            table[:, 2] += m_penalty[:, 1, :, None]  # tenor: rows of (tenor, bass)
-            table[:, 2] += m_penalty[:, 2, None, :]  # bass: its columns
-    # pairs (alto, tenor), (alto, bass), (tenor, bass) onto axes (a, t), (a, b), (t, b)
-    result: NDArray[np.float64] = (
-        table[:, 0, :, :, None] + table[:, 1, :, None, :] + table[:, 2, None, :, :]
+        silent = now[:, SOPRANO] == REST_CLASS
+        extra[~allowed_moves(previous, silent[:, None])] = -np.inf
+        temperature = self.config.temperature
+        if temperature > 0:
+            noise = gumbel_noise(self.rng, extra.shape, np.float64)
+        self.views[:] = 0.0
+        for voice in WRITING_ORDER:
+            head = generator.heads[voice]
+            known = [self.views[:, other] for other in KNOWN[voice] if other != SOPRANO]
+            hidden = head.hidden(np.concatenate([h, *known], axis=-1) if known else h)
+            logits = head.out(np.where(hidden > 0, hidden, head.act.slope * hidden))
+            logits = logits + extra[:, voice]
+            own = previous[:, voice]
+            for other in KNOWN[voice][1:]:  # the lower voices already written at this step
+                if table is not None:
+                    logits += table[
+                        layout.pair_keys(
+                            voice, other, beat[:, 0], own, before[:, other], now[:, other]
+                        )
+                    ]
+                if penalty:
+                    logits -= penalty * parallel_moves(own, before[:, other], now[:, other])
+            if table is not None and voice != BASS:
+                logits += table[layout.chord_keys(voice, beat[:, 0], before, now)]
+            if temperature > 0:
+                logits = logits / temperature + noise[:, voice]
+            self._play(t, voice, logits.argmax(axis=-1), own)
+
+    def _play(
+        self, t: int, voice: int, move: NDArray[np.intp], previous: NDArray[np.int64]
+    ) -> None:
+        """Write each row's move of ``voice`` at step ``t`` and keep its line's bookkeeping."""
+        held = move == HOLD_CLASS
+        sounding = np.where(held, previous, move)
+        struck = ~held & (sounding != REST_CLASS)
+        self.classes[:, t, voice] = sounding
+        self.onset[:, t, voice] = struck
+        self.views[self.rows, voice, sounding] = 1.0
+        self.views[:, voice, ONSET] = struck
+        starts = struck | ((sounding != REST_CLASS) & (previous == REST_CLASS))
+        self.note_before[:, voice] = np.where(
+            starts, self.last_note[:, voice], self.note_before[:, voice]
+        )
+        self.last_note[:, voice] = np.where(starts, sounding, self.last_note[:, voice])
+
+
+class _Judge:
+    """When to compare the drafts, and which is best by the discriminator's score."""
+
+    def __init__(
+        self,
+        critic: Discriminator,
+        soprano: NDArray[np.int64],
+        onset: NDArray[np.bool_],
+        drafts: int,
+        config: DecoderConfig,
+    ) -> None:
+        self.critic = critic
+        self.melody = voice_inputs_from_classes(soprano, onset)[:, :, None]
+        self.drafts = drafts
+        self.every = config.select_every
+        self.window = config.critic_steps
+        self.since = 0  #: the first step the drafts may differ at
+
+    def due(self, t: int, steps: int) -> bool:
+        return t == steps - 1 or (self.every > 0 and (t + 1) % self.every == 0)
+
+    def best(
+        self, t: int, classes: NDArray[np.int64], onset: NDArray[np.bool_]
+    ) -> NDArray[np.intp]:
+        """Each row's chosen draft (the same for all the drafts of one melody)."""
+        start = max(0, t + 1 - self.window) if self.window > 0 else 0
+        lower = voice_inputs_from_classes(
+            classes[:, start : t + 1, :N_ACCOMPANIMENT], onset[:, start : t + 1]
+        )
+        with frozen(self.critic):
+            score = self.critic(np.concatenate([self.melody[:, start : t + 1], lower], axis=2))
+        groups = score.reshape(-1, self.drafts)
+        chosen = groups.argmax(axis=1) + np.arange(len(groups)) * self.drafts
+        self.since = t + 1
+        result: NDArray[np.intp] = np.repeat(chosen, self.drafts)
+        return result
+
+
+def allowed_moves(previous: NDArray[np.integer], silent: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """``(..., 50)``: the moves a voice may make, given its class before and whether the melody rests.
+
+    Where the melody rests only the rest is allowed; elsewhere anything but the rest, and
+    hold only if the voice sounds already.
+
+    >>> allowed_moves(np.array([REST_CLASS, 5]), np.array([False, False]))[:, [5, 48, 49]].tolist()
+    [[True, False, False], [True, False, True]]
+    """
+    previous, silent = np.broadcast_arrays(np.asarray(previous), np.asarray(silent, bool))
+    allowed = np.repeat(~silent[..., None], N_OUTPUTS, axis=-1)
+    allowed[..., REST_CLASS] = silent
+    allowed[..., HOLD_CLASS] &= previous != REST_CLASS
+    return allowed
+
+
+def policy_gradient(
+    logits: NDArray[np.floating],
+    soprano: NDArray[np.integer],
+    classes: NDArray[np.integer],
+    struck: NDArray[np.bool_],
+    reward: NDArray[np.floating],
+    config: DecoderConfig,
+) -> NDArray[np.floating]:
+    """The gradient, for the logits, of ``-mean(advantage * log q(moves))``: REINFORCE.
+
+    ``logits`` ``(batch, steps, 3, 50)`` are the generator's teacher-forced scores of pieces
+    it wrote itself with :func:`sample_voices` (``classes`` and ``struck`` ``(batch, steps,
+    3)`` under ``soprano`` ``(batch, steps)``, all classes); ``q`` is the distribution those
+    moves were drawn from (the decoder's penalty, its masks and its temperature included).
+    Each piece's ``reward`` ``(batch,)``, less the batch's mean and divided by its standard
+    deviation, is its advantage; the sum over moves is divided by their number, as the
+    cross-entropy's mean is.
+
+    >>> logits = np.zeros((2, 1, 3, 50))
+    >>> soprano, classes = np.full((2, 1), 30), np.array([[[20, 10, 5]], [[21, 11, 6]]])
+    >>> grad = policy_gradient(logits, soprano, classes, np.ones((2, 1, 3), bool),
+    ...                        np.array([1.0, 0.0]), DecoderConfig(parallel_penalty=0.0))
+    >>> bool(grad[0, 0, 0, 20] < 0 < grad[1, 0, 0, 20])  # the better piece's moves gain
+    True
+    """
+    batch, steps = soprano.shape
+    now = np.concatenate([classes, np.asarray(soprano)[..., None]], axis=-1).astype(np.int64)
+    before = np.full_like(now, REST_CLASS)
+    before[:, 1:] = now[:, :-1]
+    scores = logits.astype(np.float64)
+    if config.parallel_penalty:
+        flat_before, flat_now = before.reshape(-1, 4), now.reshape(-1, 4)
+        for voice in range(N_ACCOMPANIMENT):
+            found = parallels(voice, flat_before, flat_now).reshape(batch, steps, N_OUTPUTS)
+            scores[:, :, voice] -= config.parallel_penalty * found
+    silent = np.broadcast_to((now[..., SOPRANO] == REST_CLASS)[..., None], classes.shape)
+    scores[~allowed_moves(before[..., :N_ACCOMPANIMENT], silent)] = -np.inf
+    temperature = max(config.temperature, 1e-6)
+    scores /= temperature
+    scores -= scores.max(axis=-1, keepdims=True)
+    q = np.exp(scores)
+    q /= q.sum(axis=-1, keepdims=True)
+    held = ~np.asarray(struck, bool) & (np.asarray(classes) != REST_CLASS)
+    moves = np.where(held, HOLD_CLASS, classes)
+    np.put_along_axis(q, moves[..., None], np.take_along_axis(q, moves[..., None], -1) - 1.0, -1)
+    reward = np.asarray(reward, np.float64)
+    advantage = (reward - reward.mean()) / (reward.std() + 1e-6)
+    q *= advantage[:, None, None, None] / (temperature * q[..., 0].size)
+    result: NDArray[np.floating] = q.astype(logits.dtype)
+    return result
+
+
+def parallels(
+    voice: int, before: NDArray[np.integer], now: NDArray[np.integer]
+) -> NDArray[np.bool_]:
+    """``(batch, 50)``: which moves of ``voice`` make parallel fifths or octaves with a known voice.
+
+    ``before`` and ``now`` ``(batch, 4)`` are the classes at the step before and this one
+    (alto, tenor, bass, soprano); the known voices are the soprano and the lower voices
+    written before ``voice`` at this step (:data:`gan_music.relations.KNOWN`); see
+    :func:`parallel_moves`.
+
+    >>> before = np.array([[24, 12, 0, 31]])  # alto C4, tenor C3, bass C2, soprano G4
+    >>> now = np.array([[48, 48, 2, 33]])  # bass D2 written, soprano A4
+    >>> moves = parallels(0, before, now)[0]  # alto: D4 is an octave on the bass, A4 a unison
+    >>> np.flatnonzero(moves).tolist()
+    [26, 33]
+    """
+    previous = np.asarray(before[:, voice])
+    result = np.zeros((len(previous), N_OUTPUTS), bool)
+    for other in KNOWN[voice]:
+        result |= parallel_moves(previous, before[:, other], now[:, other])
+    return result
+
+
+def parallel_moves(
+    previous: NDArray[np.integer], other_before: NDArray[np.integer], other_now: NDArray[np.integer]
+) -> NDArray[np.bool_]:
+    """``(..., 50)``: the moves that make parallel fifths or octaves with another voice.
+
+    Counted as :func:`gan_music.metrics.parallel_rate` counts: both voices sound at both
+    steps, both change pitch in the same direction, and ``abs(upper - lower) % 12`` is 7 at
+    both steps or 0 at both. ``previous`` is this voice's class at the step before,
+    ``other_before`` and ``other_now`` the other voice's (all broadcast together).
+    """
+    tables = _parallel_tables()
+    interval = tables["interval"][previous, other_before]  # -1 if either is silent
+    other_move = tables["move"][other_before, other_now]  # -2 if either is silent
+    perfect = ((interval == 0) | (interval == 7)) & (other_move != 0) & (other_move != -2)
+    same = tables["after"][previous, other_now] == interval[..., None]
+    result: NDArray[np.bool_] = (
+        (tables["moves"][previous] == other_move[..., None]) & same & perfect[..., None]
     )
     return result
+
+
+@functools.cache
+def _parallel_tables() -> dict[str, NDArray[np.int64]]:
+    """By class: interval classes ``abs(a - b) % 12`` and motions, -1 / -2 where a voice rests."""
+    classes = np.arange(REST_CLASS + 1)
+    first, second = np.meshgrid(classes, classes, indexing="ij")
+    both = (first != REST_CLASS) & (second != REST_CLASS)
+    candidate = candidate_classes()  # (previous, output)
+    plays = (candidate != REST_CLASS) & (classes[:, None] != REST_CLASS)
+    moves = np.where(plays, np.sign(candidate - classes[:, None]), -3)  # never equals a motion
+    after = np.abs(candidate[:, None, :] - classes[None, :, None]) % 12  # (previous, other, out)
+    after = np.where(
+        (candidate[:, None, :] != REST_CLASS) & (classes[None, :, None] != REST_CLASS), after, -5
+    )
+    tables = {
+        "interval": np.where(both, np.abs(first - second) % 12, -1),
+        "move": np.where(both, np.sign(second - first), -2),
+        "moves": moves,
+        "after": after,
+    }
+    for table in tables.values():
+        table.flags.writeable = False
+    return tables

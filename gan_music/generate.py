@@ -15,49 +15,56 @@ import functools
 import importlib.resources
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from gan_music.baselines import check_melody
 from gan_music.checkpoint import Checkpoint, check_shapes, load_checkpoint
-from gan_music.decode import DecoderConfig, NoteScores, beam_search, best_lines
+from gan_music.dataset import class_to_pitch, pitch_to_class
+from gan_music.decode import DecoderConfig, sample_voices
 from gan_music.errors import CheckpointError, GanMusicError
-from gan_music.models import (
-    N_ACCOMPANIMENT,
-    N_OUTPUTS,
-    Generator,
-    ModelConfig,
-    generator_inputs,
-)
+from gan_music.models import Discriminator, Generator, ModelConfig, melody_inputs
 from gan_music.pianoroll import (
     LOWEST_PITCH,
     N_PITCHES,
     REST,
     STEPS_PER_BAR,
-    STEPS_PER_BEAT,
     Score,
     beat_steps,
 )
 
+Network = TypeVar("Network", Generator, Discriminator)
 MAX_TEMPERATURE = 10.0  #: the largest decoder temperature ``harmonise`` accepts
 SOPRANO_CENTRE = 69  #: MIDI A4, near the middle of the chorale sopranos (57-81)
 HIGHEST_PITCH = LOWEST_PITCH + N_PITCHES - 1
 
 
-class Harmoniser:
-    """A trained generator plus the decoder: writes alto, tenor and bass under a melody."""
+#: How the shipped model writes: its own distribution, parallels penalised, and four drafts
+#: of which the discriminator keeps the best every four bars (when the model has one).
+SHIPPED_DECODER = DecoderConfig(drafts=4)
 
-    def __init__(self, generator: Generator, decoder: DecoderConfig = DecoderConfig()) -> None:  # noqa: B008
+
+class Harmoniser:
+    """A trained generator plus the decoder (and the critic that picks among drafts, if any)."""
+
+    def __init__(
+        self,
+        generator: Generator,
+        decoder: DecoderConfig = SHIPPED_DECODER,
+        critic: Discriminator | None = None,
+    ) -> None:
         self.generator = generator
         self.config = generator.config
         self.decoder = decoder
-        self.chunk_steps = 4096  #: long pieces run in chunks (with overlap) to bound memory
+        self.critic = critic
+        self.chunk_steps = 4096  #: long melodies run through the melody blocks in chunks
 
     def __repr__(self) -> str:
         params = self.generator.n_parameters()
-        return f"Harmoniser(generator of {params:,} parameters, {self.decoder})"
+        critic = "with" if self.critic is not None else "without"
+        return f"Harmoniser(generator of {params:,} parameters, {critic} a critic, {self.decoder})"
 
     def harmonise(
         self,
@@ -76,9 +83,9 @@ class Harmoniser:
         ``steps_per_bar`` and ``first_downbeat`` (the step of the first bar line) place the
         beats; ``steps_per_beat`` is the beat in sixteenths (default: :func:`beat_steps`, 4
         in simple metres, 6 where the bar is whole dotted quarters and not 3/4-like).
-        ``seed`` fixes the noise, so the same seed gives the same accompaniment.
-        ``temperature`` scales the decoder's noise (default: the decoder's own, 0.5; 0 gives
-        the highest-scoring accompaniment for the seed's noise vector).
+        ``seed`` fixes the random draws, so the same seed gives the same accompaniment.
+        ``temperature`` scales them (default: the decoder's own, 1, the network's own
+        distribution; 0 gives the network's most likely move at every step).
         """
         metre = Metre(steps_per_bar, first_downbeat, steps_per_beat)
         decoder = self.decoder
@@ -91,19 +98,10 @@ class Harmoniser:
             decoder = dataclasses.replace(decoder, temperature=float(temperature))
         return self._harmonise(melody, seed, metre, decoder)
 
-    def network_alone(self) -> NetworkAlone:
-        """The same generator without the decoder's search and penalties (for evaluation)."""
-        return NetworkAlone(self.generator, self.decoder)
-
-    def _decode(
-        self,
-        scores: NoteScores,
-        melody: NDArray[np.int64],
-        rng: np.random.Generator,
-        decoder: DecoderConfig,
-    ) -> tuple[NDArray[np.int16], NDArray[np.bool_]]:
-        """Lower-voice pitches and onsets ``(steps, 3)`` from the network's scores."""
-        return beam_search(scores, melody, rng, decoder)
+    def network_alone(self) -> Harmoniser:
+        """The same generator and temperature, one draft, no penalty and no critic (for evaluation)."""
+        alone = dataclasses.replace(self.decoder, parallel_penalty=0.0, drafts=1)
+        return Harmoniser(self.generator, alone)
 
     def _harmonise(
         self, melody: Score, seed: int | None, metre: Metre, decoder: DecoderConfig
@@ -117,72 +115,54 @@ class Harmoniser:
         pitch = melody.pitch[:, 0].astype(np.int64)
         shift = octave_shift(pitch)
         model_melody = fold_into_range(np.where(pitch == REST, REST, pitch + shift))
-        scores = self.note_scores(
-            model_melody,
-            melody.onset[:, 0],
-            rng=rng,
+        onset = melody.onset[:, 0]
+        bar_offset = np.array([-first_downbeat % steps_per_bar])
+        features = self.melody_features(model_melody, onset, bar_offset, steps_per_bar, metre.beat)
+        classes, lower_onset = sample_voices(
+            self.generator,
+            pitch_to_class(model_melody[None]),
+            onset[None],
+            bar_offset,
+            rng,
+            decoder,
             steps_per_bar=steps_per_bar,
-            first_downbeat=first_downbeat,
             steps_per_beat=metre.beat,
+            features=features,
+            critic=self.critic,
         )
-        lower, lower_onset = self._decode(scores, model_melody, rng, decoder)
-        lower = np.where(lower == REST, REST, _fold_midi(lower.astype(np.int64) - shift))
+        lower = class_to_pitch(classes[0]).astype(np.int64)
+        lower = np.where(lower == REST, REST, _fold_midi(lower - shift))
         out_pitch = np.concatenate([melody.pitch, lower.astype(np.int16)], axis=1)
-        out_onset = np.concatenate([melody.onset, lower_onset], axis=1)
+        out_onset = np.concatenate([melody.onset, lower_onset[0]], axis=1)
         return Score(out_pitch, out_onset)
 
-    def note_scores(
+    def melody_features(
         self,
         melody: NDArray[np.integer],
         onset: NDArray[np.bool_],
-        *,
-        rng: np.random.Generator,
-        steps_per_bar: int = STEPS_PER_BAR,
-        first_downbeat: int = 0,
-        steps_per_beat: int = STEPS_PER_BEAT,
-    ) -> NoteScores:
-        """The network's strike, rest and hold log-probabilities for a melody already in its range."""
-        noise = rng.standard_normal((1, self.config.noise_dim), dtype=np.float32)
+        bar_offset: NDArray[np.integer],
+        steps_per_bar: int,
+        steps_per_beat: int,
+    ) -> NDArray[np.float32]:
+        """``(1, steps, channels)``: the melody blocks' view of a melody already in the model's range.
+
+        Pieces longer than :attr:`chunk_steps` go through in chunks that overlap by the
+        blocks' receptive radius, which gives the same features as one pass.
+        """
         n_steps, halo = len(melody), self.generator.receptive_radius
-        logits = np.empty((n_steps, N_ACCOMPANIMENT, N_OUTPUTS), np.float32)
+        features = np.empty((1, n_steps, self.config.g_channels), np.float32)
         for start in range(0, n_steps, self.chunk_steps):
             stop = min(n_steps, start + self.chunk_steps)
             low, high = max(0, start - halo), min(n_steps, stop + halo)
-            bar_offset = np.array([(low - first_downbeat) % steps_per_bar])
-            x = generator_inputs(
+            x = melody_inputs(
                 melody[None, low:high],
                 onset[None, low:high],
-                bar_offset,
-                noise,
+                (bar_offset + low) % steps_per_bar,
                 steps_per_bar,
                 steps_per_beat,
             )
-            logits[start:stop] = self.generator(x)[0, start - low : stop - low]
-        return NoteScores.from_logits(logits)
-
-
-class NetworkAlone(Harmoniser):
-    """A harmoniser's generator read by :func:`~gan_music.decode.best_lines`: each voice's most
-    likely line alone, with no beam search across voices, no penalties for parallels, crossing
-    or spacing, no noise, and rests allowed anywhere.
-
-    It shows what the network itself has learned; the shipped :class:`Harmoniser` adds the
-    decoder on top.
-
-    >>> from gan_music.pianoroll import Score
-    >>> melody = Score.from_notes(16, [(0, 0, 8, 72), (0, 8, 8, 74)], n_voices=1)
-    >>> load_model().network_alone().harmonise(melody, seed=0).n_voices
-    4
-    """
-
-    def _decode(
-        self,
-        scores: NoteScores,
-        melody: NDArray[np.int64],  # noqa: ARG002  (the network alone never looks at it)
-        rng: np.random.Generator,  # noqa: ARG002
-        decoder: DecoderConfig,  # noqa: ARG002
-    ) -> tuple[NDArray[np.int16], NDArray[np.bool_]]:
-        return best_lines(scores)
+            features[:, start:stop] = self.generator.melody_features(x)[:, start - low : stop - low]
+        return features
 
 
 class Metre:
@@ -239,26 +219,36 @@ def _shipped_model() -> Harmoniser:
 
 
 def _load(path: Path) -> Harmoniser:
-    from gan_music.train import checkpoint_members
+    from gan_music.train import checkpoint_members, critic_played
 
     checkpoint = load_checkpoint(path, expect=checkpoint_members)
-    prefix = "g/" if checkpoint.kind == "model" else "ema/"
-    return Harmoniser(generator_from(checkpoint, prefix))
+    if checkpoint.kind == "model":
+        generator = generator_from(checkpoint, "g/")
+        has_critic = any(name.startswith("d/") for name in checkpoint.arrays)
+    else:
+        generator = generator_from(checkpoint, "ema/")
+        has_critic = critic_played(checkpoint.arrays.get("history", np.zeros((0, 8))))
+    critic = _network_from(checkpoint, "d/", Discriminator) if has_critic else None
+    return Harmoniser(generator, critic=critic)
 
 
 def generator_from(checkpoint: Checkpoint, prefix: str) -> Generator:
     """Build the generator a checkpoint describes and fill it with the weights under ``prefix``."""
+    return _network_from(checkpoint, prefix, Generator)
+
+
+def _network_from(checkpoint: Checkpoint, prefix: str, kind: type[Network]) -> Network:
     try:
         config = ModelConfig.from_json(checkpoint.config)
-        generator = Generator(config, rng=np.random.default_rng(0))
+        network = kind(config, rng=np.random.default_rng(0))
     except (ValueError, TypeError, KeyError) as error:
         msg = f"{checkpoint.path}: unreadable model configuration ({error}): the file is damaged"
         raise CheckpointError(msg) from None
-    expected = {prefix + name: p.shape for name, p in generator.named_parameters().items()}
+    expected = {prefix + name: p.shape for name, p in network.named_parameters().items()}
     check_shapes(checkpoint.path, checkpoint.arrays, expected)
     weights: dict[str, NDArray[Any]] = {
         name: checkpoint.arrays[prefix + name].astype(np.float32)
-        for name in generator.named_parameters()
+        for name in network.named_parameters()
     }
-    generator.load_state_dict(weights)
-    return generator
+    network.load_state_dict(weights)
+    return network

@@ -7,11 +7,11 @@ and :class:`~gan_music.train.TrainConfig` has an entry in a table here, and the 
 has a bound on its number of weights. A field without an entry is refused until one is added
 (and a test fails): a new field cannot slip past the check.
 
-The limits are generous: the shipped model (96 channels, 8 blocks, about 0.25 million weights
-in the generator) is far inside every one of them.
+The limits are generous: the shipped model (96 channels, 13 blocks, about 0.53 million
+weights in the generator) is far inside every one of them.
 
->>> text = ModelConfig(noise_dim=8).to_json()
->>> model_config_from_json(text, where="model.npz") == ModelConfig(noise_dim=8)
+>>> text = ModelConfig(head_channels=64).to_json()
+>>> model_config_from_json(text, where="model.npz") == ModelConfig(head_channels=64)
 True
 >>> model_config_from_json(text.replace('"g_channels": 96', '"g_channels": 30000'), where="model.npz")
 Traceback (most recent call last):
@@ -28,9 +28,10 @@ from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
 from gan_music.errors import CheckpointError
-from gan_music.models import N_ACCOMPANIMENT, N_OUTPUTS, ModelConfig
+from gan_music.models import MELODY_CHANNELS, N_ACCOMPANIMENT, ModelConfig
 from gan_music.nn.intervals import VoicePairIntervals
 from gan_music.pianoroll import N_PITCHES
+from gan_music.relations import N_OUTPUTS, Relations
 
 MAX_PARAMETERS = 4_000_000  #: weights of each network: 16 MB as float32, 16 times the shipped model
 MAX_RECEPTIVE_RADIUS = 4096  #: sum of the dilations: steps on each side a step may look at
@@ -99,13 +100,24 @@ class Extras:
         return None
 
 
-Limit = Number | Numbers | Extras
+@dataclass(frozen=True)
+class Flag:
+    """``true`` or ``false``."""
+
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with ``value``, or None."""
+        return None if isinstance(value, bool) else f"is {_shown(value)}, not true or false"
+
+
+Limit = Number | Numbers | Extras | Flag
 
 _DILATION = Number(1, 1024)
 MODEL_LIMITS: Mapping[str, Limit] = {
-    "noise_dim": Number(0, 1024),
     "g_channels": Number(1, 512),
     "g_dilations": Numbers(_DILATION, 1, 32),
+    "h_dilations": Numbers(_DILATION, 1, 32),
+    "head_channels": Number(1, 1024),
+    "relations": Flag(),
     "d_channels": Number(1, 512),
     "d_dilations": Numbers(_DILATION, 1, 16),
     "slope": Number(0.0, 1.0, real=True),
@@ -116,14 +128,17 @@ MODEL_LIMITS: Mapping[str, Limit] = {
 
 TRAIN_LIMITS: Mapping[str, Limit] = {
     "steps": Number(1, 1_000_000),  # the loss history of a million steps is 64 MB
+    "adv_fraction": Number(0.0, 1.0, real=True),
     "batch_size": Number(1, 4096),
     "lr_g": Number(0.0, 1.0, real=True),
     "lr_d": Number(0.0, 1.0, real=True),
-    "betas": Numbers(Number(0.0, 0.999999, real=True), 2, 2),
+    "betas_g": Numbers(Number(0.0, 0.999999, real=True), 2, 2),
+    "betas_d": Numbers(Number(0.0, 0.999999, real=True), 2, 2),
+    "decay_fraction": Number(0.0, 1.0, real=True),
     "ce_weight": Number(0.0, 1e6, real=True),
     "adv_weight": Number(0.0, 1e6, real=True),
-    "gumbel_tau": Number(1e-6, 1e6, real=True),
-    "sample_temperature": Number(1e-6, 1e6, real=True),
+    "sample_temperature": Number(0.0, 1e6, real=True),
+    "parallel_penalty": Number(0.0, 1e6, real=True),
     "d_loss_floor": Number(0.0, 1e6, real=True),
     "ema_decay": Number(0.0, 1.0, real=True),
     "window_hop": Number(1, 1024),
@@ -140,7 +155,7 @@ def model_config_from_json(text: str, *, where: object) -> ModelConfig:
     """
     values = _checked_values(text, MODEL_LIMITS, where=where, what="model configuration")
     config = _build(ModelConfig.from_json, json.dumps(values), where)
-    radius = sum(config.g_dilations)
+    radius = max(sum(config.g_dilations), sum(config.h_dilations))
     if radius > MAX_RECEPTIVE_RADIUS:
         msg = (
             f"{where}: the generator's dilations add up to {radius}, more than the "
@@ -166,12 +181,17 @@ def parameter_counts(config: ModelConfig) -> dict[str, int]:
     """How many weights each network of ``config`` has, computed without building it.
 
     >>> parameter_counts(ModelConfig())["generator"]
-    243318
+    533941
     """
-    width, d_width = config.g_channels, config.d_channels
-    generator = (config.generator_in_channels + 1) * width  # the 1x1 lift
-    generator += len(config.g_dilations) * (3 * width + 1) * width  # residual blocks
-    generator += (width + 1) * N_ACCOMPANIMENT * N_OUTPUTS  # the 1x1 head
+    width, d_width, hidden = config.g_channels, config.d_channels, config.head_channels
+    generator = (MELODY_CHANNELS + 1) * width  # the melody's 1x1 lift
+    generator += len(config.g_dilations) * (3 * width + 1) * width  # its residual blocks
+    generator += (N_ACCOMPANIMENT * N_OUTPUTS + 1) * width  # the history's 1x1 lift
+    generator += len(config.h_dilations) * (2 * width + 1) * width  # its causal blocks
+    for known in range(N_ACCOMPANIMENT):  # the heads: bass knows none, tenor one, alto two
+        generator += (width + known * N_OUTPUTS + 1) * hidden + (hidden + 1) * N_OUTPUTS
+    if config.relations:
+        generator += Relations().size + 1
     d_inputs = 4 * N_OUTPUTS + len(VoicePairIntervals(4, N_PITCHES).pairs) * 12
     critic = (3 * d_inputs + 1) * d_width
     critic += (len(config.d_dilations) - 1) * (3 * d_width + 1) * d_width

@@ -1,33 +1,42 @@
 """The two networks: a generator that writes alto, tenor and bass under a soprano, and a critic.
 
-Both are fully convolutional over time (channels last, ``(batch, steps, channels)``), so
-they run on a 2-bar training window and on a whole piece alike.
+Both are convolutional over time (channels last, ``(batch, steps, channels)``), so they run on
+a training window and on a whole piece alike.
 
-**Generator.** Input per step: the soprano as a 49-class one-hot (48 pitches from MIDI 36,
-then rest), its onset flag, four bar-position flags in the melody's metre (downbeat, beat,
-eighth, last beat of the bar; a beat is a quarter in simple metres, a dotted quarter in
-compound ones) and a noise vector drawn once per piece and repeated at every step. A 1x1
-convolution lifts that to ``channels``; residual blocks of dilated size-3 convolutions
-(``x + leaky_relu(conv(x))``) widen the view to ``1 + 2 * sum(dilations)`` steps; a last
-1x1 convolution gives ``3 x 50`` logits per step, one distribution per lower voice over
-what it does at that step: **strike** one of 48 pitches (a note starts), **rest**, or
-**hold** the note it is playing. Striking the pitch a voice already holds re-strikes it, and
-a note can be as short as one 16th. The soprano is never generated: it is an input only.
+**Generator.** It writes the three lower voices one 16th-note step at a time, and within a
+step the bass first, then the tenor, then the alto. At every step each voice does one of 50
+things: **strike** one of 48 pitches (a note starts), **rest**, or **hold** the note it is
+playing; striking the pitch it holds re-strikes it, and a note can be as short as one 16th.
+The generator gives the scores (logits) of those 50 choices, knowing
+
+- the **melody**, before and after the step: the soprano as a 49-class one-hot, its onset flag
+  and four bar-position flags in the melody's metre (downbeat, beat, eighth, last beat of the
+  bar), read by residual blocks of dilated size-3 convolutions (``x + leaky_relu(conv(x))``);
+- **what it has written**: the three voices at every earlier step, read by residual blocks of
+  *causal* dilated size-2 convolutions, added to the melody's features;
+- the voices written at this step before this one: a voice's head (:class:`VoiceHead`) reads
+  them next to those features;
+- and, through a learned table (:mod:`gan_music.relations`), the interval each choice would
+  make with every voice already known, its melodic leap and the chord it would complete.
+
+In training every step is known (Bach's own voices, "teacher forcing"), so one pass scores a
+whole window; to write music, :mod:`gan_music.decode` runs the same layers step by step. The
+soprano is never generated: it is an input only.
 
 **Discriminator.** Input: all four voices as ``(batch, steps, 4, 50)``: per voice a one-hot
-of what sounds and its onset flag (generated voices are straight-through samples from
-:class:`~gan_music.nn.notes.StraightThroughNotes`), flattened to 200 channels and joined by
-the 72 voice-pair interval features of :class:`~gan_music.nn.intervals.VoicePairIntervals`;
-three dilated size-3 convolutions with leaky ReLUs, the mean over time, one linear unit:
-a logit saying "real". It sees the soprano too, so it judges the harmony under that melody.
+of what sounds and its onset flag, flattened to 200 channels and joined by the 72 voice-pair
+interval features of :class:`~gan_music.nn.intervals.VoicePairIntervals`; three dilated
+size-3 convolutions with leaky ReLUs, the mean over time, one linear unit: a logit saying
+"real". It sees the soprano too, so it judges the harmony under that melody.
 
 >>> import numpy as np
 >>> config = ModelConfig()
 >>> gen = Generator(config, rng=np.random.default_rng(0))
 >>> soprano = np.full((2, 32), 69, np.int16)
 >>> onset = np.zeros((2, 32), bool); onset[:, 0] = True
->>> x = generator_inputs(soprano, onset, np.zeros(2, int), np.zeros((2, config.noise_dim)))
->>> gen(x).shape
+>>> lower = np.broadcast_to(np.array([64, 57, 45], np.int16), (2, 32, 3))
+>>> batch = teacher_inputs(soprano, onset, lower, onset[..., None].repeat(3, -1), np.zeros(2, int))
+>>> gen(batch).shape
 (2, 32, 3, 50)
 >>> disc = Discriminator(config, rng=np.random.default_rng(1))
 >>> disc(np.zeros((2, 32, 4, 50), np.float32)).shape
@@ -36,9 +45,10 @@ a logit saying "real". It sees the soprano too, so it judges the harmony under t
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -48,33 +58,36 @@ from gan_music.dataset import one_hot, pitch_to_class
 from gan_music.nn.intervals import VoicePairIntervals
 from gan_music.nn.module import Array
 from gan_music.pianoroll import N_PITCHES, STEPS_PER_BAR, STEPS_PER_BEAT
+from gan_music.relations import (
+    HOLD_CLASS,
+    N_OUTPUTS,
+    REST_CLASS,
+    WRITING_ORDER,
+    Relations,
+    beat_kinds,
+)
 
-N_CLASSES = N_PITCHES + 1  #: 48 pitches then rest
-REST_CLASS = N_PITCHES
-HOLD_CLASS = N_CLASSES  #: the generator's 50th class: the voice holds the note it plays
-N_OUTPUTS = N_CLASSES + 1  #: per voice and step: strike 48 pitches, rest, hold
-ONSET = N_CLASSES  #: in the discriminator's view of a voice: the onset flag after 49 classes
+N_CLASSES = N_PITCHES + 1  #: 48 pitches then rest: what a voice sounds at a step
+ONSET = N_CLASSES  #: in a voice's view (:func:`voice_inputs`): the onset flag after 49 classes
 N_ACCOMPANIMENT = 3  #: alto, tenor, bass
 N_BAR_FEATURES = 4
+MELODY_CHANNELS = N_CLASSES + 1 + N_BAR_FEATURES  #: soprano one-hot, onset, bar flags
 
 
 @dataclass(frozen=True)
 class ModelConfig:
     """Sizes of both networks; stored as JSON in every checkpoint."""
 
-    noise_dim: int = 16
-    g_channels: int = 96
-    g_dilations: tuple[int, ...] = (1, 2, 4, 8, 1, 2, 4, 8)
+    g_channels: int = 96  #: width of the melody and history features
+    g_dilations: tuple[int, ...] = (1, 2, 4, 8, 1, 2, 4, 8)  #: the melody's residual blocks
+    h_dilations: tuple[int, ...] = (1, 2, 4, 8, 16)  #: the history's causal residual blocks
+    head_channels: int = 96  #: hidden units of each voice's head
+    relations: bool = True  #: add the learned interval, leap and chord tables
     d_channels: int = 96
     d_dilations: tuple[int, ...] = (1, 2, 4)
     slope: float = 0.2
-    window_steps: int = 32
+    window_steps: int = 64
     extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def generator_in_channels(self) -> int:
-        """Soprano one-hot + onset + bar flags + noise."""
-        return N_CLASSES + 1 + N_BAR_FEATURES + self.noise_dim
 
     def to_json(self) -> str:
         """The configuration as JSON text."""
@@ -84,8 +97,9 @@ class ModelConfig:
     def from_json(cls, text: str) -> ModelConfig:
         """Read :meth:`to_json`'s output; unknown keys are an error."""
         values = json.loads(text)
-        for key in ("g_dilations", "d_dilations"):
-            values[key] = tuple(values[key])
+        for key in ("g_dilations", "h_dilations", "d_dilations"):
+            if key in values:
+                values[key] = tuple(values[key])
         return cls(**values)
 
 
@@ -108,7 +122,7 @@ def bar_features(
     >>> jig[:, 1].nonzero()[0].tolist(), jig[:, 3].nonzero()[0].tolist()
     ([0, 6], [6, 7, 8, 9, 10, 11])
     """
-    position = (np.arange(steps)[None, :] + np.asarray(bar_offset)[:, None]) % steps_per_bar
+    position = bar_positions(steps, bar_offset, steps_per_bar)
     flags = [
         position == 0,
         position % steps_per_beat == 0,
@@ -118,27 +132,34 @@ def bar_features(
     return np.stack(flags, axis=-1).astype(np.float32)
 
 
-def generator_inputs(
+def bar_positions(
+    steps: int, bar_offset: NDArray[np.integer], steps_per_bar: int = STEPS_PER_BAR
+) -> NDArray[np.intp]:
+    """``(batch, steps)``: each step's position in its bar, from the first step's ``bar_offset``."""
+    result: NDArray[np.intp] = (np.arange(steps)[None, :] + np.asarray(bar_offset)[:, None]) % (
+        steps_per_bar
+    )
+    return result
+
+
+def melody_inputs(
     soprano: NDArray[np.integer],
     onset: NDArray[np.bool_],
     bar_offset: NDArray[np.integer],
-    noise: Array,
     steps_per_bar: int = STEPS_PER_BAR,
     steps_per_beat: int = STEPS_PER_BEAT,
 ) -> Array:
-    """The generator's ``(batch, steps, channels)`` input from soprano pitches ``(batch, steps)``."""
-    batch, steps = soprano.shape
+    """The generator's ``(batch, steps, 54)`` melody input from soprano pitches ``(batch, steps)``."""
     parts = [
         one_hot(pitch_to_class(soprano)),
         onset[..., None].astype(np.float32),
-        bar_features(steps, bar_offset, steps_per_bar, steps_per_beat),
-        np.broadcast_to(noise[:, None, :], (batch, steps, noise.shape[1])).astype(np.float32),
+        bar_features(soprano.shape[1], bar_offset, steps_per_bar, steps_per_beat),
     ]
     return np.concatenate(parts, axis=-1)
 
 
 def voice_inputs(pitch: NDArray[np.integer], onset: NDArray[np.bool_]) -> Array:
-    """The discriminator's view of voices: ``(..., 50)`` class one-hots with the onset flag last.
+    """A view of voices: ``(..., 50)`` class one-hots with the onset flag last.
 
     >>> x = voice_inputs(np.array([[60, 60, -1]]), np.array([[True, True, False]]))
     >>> x.shape, x[0, :, 24].tolist(), x[0, :, ONSET].tolist()
@@ -166,13 +187,63 @@ def output_classes(pitch: NDArray[np.integer], onset: NDArray[np.bool_]) -> NDAr
     return np.where(held, HOLD_CLASS, classes).astype(np.int8)
 
 
+class GeneratorInputs(NamedTuple):
+    """What the generator reads for a batch of windows whose every step is known."""
+
+    melody: Array  #: ``(batch, steps, 54)`` from :func:`melody_inputs`
+    voices: Array  #: ``(batch, steps, 3, 50)`` alto, tenor, bass as :func:`voice_inputs`
+    keys: NDArray[np.int32]  #: ``(batch, steps, 3, slots, 50)`` relation keys
+
+
+def teacher_inputs(
+    soprano: NDArray[np.integer],
+    onset: NDArray[np.bool_],
+    lower: NDArray[np.integer],
+    lower_onset: NDArray[np.bool_],
+    bar_offset: NDArray[np.integer],
+    steps_per_bar: int = STEPS_PER_BAR,
+    steps_per_beat: int = STEPS_PER_BEAT,
+) -> GeneratorInputs:
+    """The generator's inputs for windows whose lower voices are known (Bach's, or samples).
+
+    ``soprano`` ``(batch, steps)`` and ``lower`` ``(batch, steps, 3)`` are MIDI pitches
+    (``REST`` for silence) inside the model's range, each window's first step at
+    ``bar_offset`` in its bar.
+    """
+    classes = pitch_to_class(lower).astype(np.int64)
+    beat = beat_kinds(bar_positions(soprano.shape[1], bar_offset, steps_per_bar), steps_per_beat)
+    keys = relation_layout().teacher_keys(
+        classes, lower_onset, pitch_to_class(soprano).astype(np.int64), beat
+    )
+    return GeneratorInputs(
+        melody_inputs(soprano, onset, bar_offset, steps_per_bar, steps_per_beat),
+        voice_inputs_from_classes(classes, lower_onset),
+        keys,
+    )
+
+
+@functools.cache
+def relation_layout() -> Relations:
+    """The table layout every generator shares (built once; it only does arithmetic)."""
+    return Relations()
+
+
 class ResidualBlock(nn.Module):
-    """``x + leaky_relu(conv(x))`` with a dilated size-3 convolution."""
+    """``x + leaky_relu(conv(x))`` with a dilated convolution (size 3, or causal size 2)."""
 
     def __init__(
-        self, channels: int, dilation: int, slope: float, rng: np.random.Generator
+        self,
+        channels: int,
+        dilation: int,
+        slope: float,
+        rng: np.random.Generator,
+        *,
+        causal: bool = False,
     ) -> None:
-        self.conv = nn.Conv1d(channels, channels, 3, dilation=dilation, rng=rng, gain=1.0)
+        kernel = 2 if causal else 3
+        self.conv = nn.Conv1d(
+            channels, channels, kernel, dilation=dilation, causal=causal, rng=rng, gain=1.0
+        )
         self.act = nn.LeakyReLU(slope)
 
     def forward(self, x: Array) -> Array:
@@ -186,35 +257,98 @@ class ResidualBlock(nn.Module):
         return grad_x
 
 
+class VoiceHead(nn.Module):
+    """One lower voice's 50 scores from the step's features and the voices written before it.
+
+    Input ``(..., channels + 50 * known)``: the features, then the known voices' views.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        hidden: int,
+        known: int,
+        slope: float,
+        rng: np.random.Generator,
+    ) -> None:
+        self.hidden = nn.Linear(channels + N_OUTPUTS * known, hidden, rng=rng, gain=2.0**0.5)
+        self.act = nn.LeakyReLU(slope)
+        self.out = nn.Linear(hidden, N_OUTPUTS, rng=rng, gain=0.5)
+
+    def forward(self, x: Array) -> Array:
+        return self.out(self.act(self.hidden(x)))
+
+    def backward(self, grad_out: Array) -> Array:
+        return self.hidden.backward(self.act.backward(self.out.backward(grad_out)))
+
+
 class Generator(nn.Module):
-    """``(batch, steps, generator_in_channels) -> (batch, steps, 3, 50)``: strike, rest, hold logits."""
+    """:class:`GeneratorInputs` -> ``(batch, steps, 3, 50)`` strike, rest and hold logits."""
 
     def __init__(self, config: ModelConfig, *, rng: np.random.Generator) -> None:
         self.config = config
         width = config.g_channels
-        self.lift = nn.Conv1d(config.generator_in_channels, width, 1, rng=rng, gain=1.0)
+        self.lift = nn.Conv1d(MELODY_CHANNELS, width, 1, rng=rng, gain=1.0)
         self.blocks = [ResidualBlock(width, d, config.slope, rng) for d in config.g_dilations]
-        self.act = nn.LeakyReLU(config.slope)
-        self.head = nn.Conv1d(width, N_ACCOMPANIMENT * N_OUTPUTS, 1, rng=rng, gain=0.5)
+        self.history_lift = nn.Conv1d(N_ACCOMPANIMENT * N_OUTPUTS, width, 1, rng=rng, gain=1.0)
+        self.history = [
+            ResidualBlock(width, d, config.slope, rng, causal=True) for d in config.h_dilations
+        ]
+        self.heads = [
+            VoiceHead(width, config.head_channels, len(_known_lower(v)), config.slope, rng)
+            for v in range(N_ACCOMPANIMENT)
+        ]
+        self.tables = nn.TableSum(relation_layout().size) if config.relations else None
+        self._width = width
 
     @property
     def receptive_radius(self) -> int:
-        """How many steps on each side of a step can change its output."""
-        return sum(block.conv.dilation * (block.conv.kernel_size - 1) // 2 for block in self.blocks)
+        """How many steps of melody on each side of a step can change its output."""
+        return sum(block.conv.dilation for block in self.blocks)
 
-    def forward(self, x: Array) -> Array:
-        h = self.lift(x)
+    def melody_features(self, melody: Array) -> Array:
+        """``(batch, steps, channels)``: what the blocks make of the melody around each step."""
+        h = self.lift(melody)
         for block in self.blocks:
             h = block(h)
-        logits = self.head(self.act(h))
-        return logits.reshape(*logits.shape[:2], N_ACCOMPANIMENT, N_OUTPUTS)
+        return h
+
+    def forward(self, x: GeneratorInputs) -> Array:
+        melody, voices, keys = x
+        batch, steps = voices.shape[:2]
+        before = np.zeros((batch, steps, N_ACCOMPANIMENT * N_OUTPUTS), voices.dtype)
+        before[:, 1:] = voices[:, :-1].reshape(batch, steps - 1, N_ACCOMPANIMENT * N_OUTPUTS)
+        h = self.melody_features(melody) + self.history_lift(before)
+        for block in self.history:
+            h = block(h)
+        logits = np.empty((batch, steps, N_ACCOMPANIMENT, N_OUTPUTS), h.dtype)
+        for voice, head in enumerate(self.heads):
+            known = [voices[:, :, other] for other in _known_lower(voice)]
+            logits[:, :, voice] = head(np.concatenate([h, *known], axis=-1) if known else h)
+        if self.tables is not None:
+            logits += self.tables(keys)
+        return logits
 
     def backward(self, grad_out: Array) -> Array:
-        grad = self.head.backward(grad_out.reshape(*grad_out.shape[:2], -1))
-        grad = self.act.backward(grad)
+        """Write every parameter's gradient; return the gradient for the melody input."""
+        if self.tables is not None:
+            self.tables.backward(grad_out)
+        grads = [
+            head.backward(np.ascontiguousarray(grad_out[:, :, voice]))[..., : self._width]
+            for voice, head in enumerate(self.heads)
+        ]
+        grad = np.ascontiguousarray(grads[0] + grads[1] + grads[2])
+        for block in reversed(self.history):
+            grad = block.backward(grad)
+        self.history_lift.backward_parameters_only(grad)
         for block in reversed(self.blocks):
             grad = block.backward(grad)
         return self.lift.backward(grad)
+
+
+def _known_lower(voice: int) -> tuple[int, ...]:
+    """The lower voices written before ``voice`` within a step (bass, then tenor)."""
+    return WRITING_ORDER[: WRITING_ORDER.index(voice)]
 
 
 class Discriminator(nn.Module):

@@ -278,30 +278,38 @@ def plot_losses(csv_path: str | os.PathLike[str]) -> Figure:
     """Generator and discriminator loss per step from a training run's ``losses.csv``.
 
     Each panel shows the raw values faintly and a centred moving average over about a
-    fiftieth of the run (an odd number of steps) on top.
+    fiftieth of the run (an odd number of steps) on top. Steps without a value (NaN: the
+    discriminator before it starts to play) are left out; a panel with none says so.
 
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "losses.csv"
-    >>> _ = path.write_text("step,g_loss,d_loss\\n1,2.0,1.4\\n2,1.8,1.3\\n3,1.7,1.2\\n")
+    >>> _ = path.write_text("step,g_loss,d_loss\\n1,2.0,nan\\n2,1.8,1.3\\n3,1.7,1.2\\n")
     >>> figure = plot_losses(path)
     >>> [ax.get_ylabel() for ax in figure.axes], len(figure.axes[0].get_lines())
     (['generator loss', 'discriminator loss'], 2)
     """
     losses = _read_losses(csv_path)
-    half_width = len(losses["step"]) // 100
-    window = 2 * half_width + 1
     figure = _figure(figsize=(8.0, 5.0), dpi=DPI, layout="constrained")
     axes = figure.subplots(2, 1, sharex=True)
     labels = ("generator loss", "discriminator loss")
     for ax, name, label, colour in zip(axes, LOSS_COLUMNS, labels, VOICE_COLOURS, strict=False):
-        ax.plot(losses["step"], losses[name], color=colour, alpha=0.25, linewidth=0.8, label="step")
-        smoothed = smooth(losses[name], half_width)
+        finite = np.isfinite(losses[name])
+        steps, values = losses["step"][finite], losses[name][finite]
+        half_width = len(steps) // 100
+        window = 2 * half_width + 1
+        ax.plot(steps, values, color=colour, alpha=0.25, linewidth=0.8, label="step")
         ax.plot(
-            losses["step"], smoothed, color=colour, linewidth=1.6, label=f"mean of {window} steps"
+            steps,
+            smooth(values, half_width),
+            color=colour,
+            linewidth=1.6,
+            label=f"mean of {window} steps",
         )
         ax.set_ylabel(label)
         ax.grid(color="0.9")
-        if window > 1:
+        if not len(steps):
+            ax.text(0.5, 0.5, "not trained in this run", transform=ax.transAxes, ha="center")
+        elif window > 1:
             ax.legend(loc="upper right", fontsize="small")
     from matplotlib.ticker import MaxNLocator
 

@@ -1,30 +1,31 @@
-"""Training: alternating discriminator and generator updates on two-bar chorale windows.
+"""Training: cross-entropy toward Bach, then alternating discriminator and generator updates.
 
 Each step draws a batch of training windows (all twelve transpositions of the training
-chorales, a window every beat) and
+chorales, a window every beat) and updates the generator (:mod:`gan_music.models`) toward
+``g_loss = ce_weight * g_ce + adv_weight * g_adv``:
 
-1. **discriminator update**: the generator writes alto, tenor and bass for the batch's
-   sopranos: per voice and step 50 logits, to strike one of 48 pitches, rest or hold the
-   note it plays. The fakes are drawn from them as the decoder reads them, by
-   :class:`~gan_music.nn.notes.StraightThroughNotes` at the decoder's temperature
-   (``sample_temperature``): a held note goes on, a struck one starts, so the discriminator
-   judges notes, re-strikes and rhythm, not per-step samples. It sees the real and the
-   generated four-voice windows (soprano included) in one batch and minimises
-   ``d_loss = BCE(D(real), 1) + BCE(D(fake), 0)``, but only while ``d_loss`` is at least
-   ``d_loss_floor``: a discriminator that tells every fake from Bach gives the generator no
-   gradient worth following, so it waits for the generator to catch up;
-2. **generator update**: with the discriminator frozen, the generator minimises
-   ``g_loss = adv_weight * g_adv + ce_weight * g_ce``, where ``g_adv = BCE(D(fake), 1)``
-   rewards fooling the discriminator and ``g_ce`` is the cross-entropy between its 50-way
-   distributions and what Bach's own alto, tenor and bass do at each step (strike, rest or
-   hold): how far the output deviates from the real data. The same generated batch serves
-   both updates.
+- ``g_ce`` is the cross-entropy between the generator's 50-way distributions (strike one of
+  48 pitches, rest, or hold) and what Bach's own alto, tenor and bass do at each step, each
+  step scored knowing Bach's notes before it ("teacher forcing"): how far the output deviates
+  from the real data. It is the whole loss until the last ``adv_fraction`` of the steps.
+- Then the game starts. The generator writes the batch's
+  accompaniments exactly as the package ships them (:func:`gan_music.decode.sample_voices`
+  with the decoder's temperature and penalty); the **discriminator** sees those and Bach's,
+  soprano included, and minimises ``d_loss = BCE(D(real), 1) + BCE(D(fake), 0)``, but only
+  while ``d_loss`` is at least ``d_loss_floor`` (a critic that tells every fake from Bach
+  teaches the generator nothing, so it waits for it). Then, with the discriminator frozen,
+  ``g_adv = BCE(D(fake), 1)`` rewards fooling it. The notes were drawn, not computed, so
+  ``g_adv`` reaches the generator by the policy gradient (REINFORCE, as in SeqGAN): each
+  fake's reward ``log D(fake)``, less the batch's mean and divided by its spread, scales the
+  gradient of the log-probability the generator gave its own moves.
 
-An exponential moving average of the generator's weights is what gets exported. Every
-step is logged to ``losses.csv``; a checkpoint (all weights, both optimisers, the average,
-the random generator's state and the loss history) is written every ``checkpoint_every``
-steps, on Ctrl-C, and at the end, always atomically. ``model.npz`` (averaged generator
-weights and config) is written when training finishes.
+The learning rate falls linearly to zero over the last ``decay_fraction`` of the run. An
+exponential moving average of the generator's weights is what gets exported. Every step is
+logged to ``losses.csv`` (the discriminator's columns are empty, NaN, before the game starts);
+a checkpoint (all weights, both optimisers, the average, the random generator's state and the
+loss history) is written every ``checkpoint_every`` steps, on Ctrl-C, and at the end, always
+atomically. ``model.npz`` (averaged generator weights and config) is written when training
+finishes.
 
 >>> import tempfile
 >>> result = train(tempfile.mkdtemp(), steps=2, seed=1)
@@ -37,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import os
 import signal
 import threading
@@ -59,17 +61,18 @@ from gan_music.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from gan_music.dataset import pitch_to_class
+from gan_music.dataset import class_to_pitch, pitch_to_class
+from gan_music.decode import DecoderConfig, policy_gradient, sample_voices
 from gan_music.errors import CheckpointError, GanMusicError
 from gan_music.limits import model_config_from_json, train_values_from_json
 from gan_music.models import (
     Discriminator,
     Generator,
+    GeneratorInputs,
     ModelConfig,
-    generator_inputs,
     output_classes,
+    teacher_inputs,
     voice_inputs,
-    voice_inputs_from_classes,
 )
 
 CHECKPOINT_NAME = "checkpoint.npz"
@@ -85,20 +88,37 @@ DEFAULT_SEED = 0  #: the seed the shipped model was trained with
 class TrainConfig:
     """The training schedule; the defaults train the shipped model."""
 
-    steps: int = 3000
-    batch_size: int = 64
+    steps: int = 5000
+    adv_fraction: float = 0.16  #: the share of the steps, at the end, in which the critic plays
+    batch_size: int = 32
     lr_g: float = 1e-3
     lr_d: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.9)
+    betas_g: tuple[float, float] = (0.9, 0.99)
+    betas_d: tuple[float, float] = (0.5, 0.9)
+    decay_fraction: float = 0.3  #: the learning rates fall to zero over this share of the run
     ce_weight: float = 1.0
-    adv_weight: float = 0.1
-    gumbel_tau: float = 1.0
-    sample_temperature: float = 0.5
+    adv_weight: float = 1.0
+    sample_temperature: float = 1.0  #: the fakes are drawn as the shipped decoder draws
+    parallel_penalty: float = 10.0
     d_loss_floor: float = 0.8
     ema_decay: float = 0.999
     window_hop: int = 4
     checkpoint_every: int = 250
     model: ModelConfig = field(default_factory=ModelConfig)
+
+    @property
+    def decoder(self) -> DecoderConfig:
+        """How the discriminator's fakes are drawn."""
+        return DecoderConfig(self.sample_temperature, self.parallel_penalty)
+
+    def adversarial(self, step: int) -> bool:
+        """Whether step ``step`` (counted from 0) plays the game."""
+        return self.adv_weight > 0 and step >= round(self.steps * (1.0 - self.adv_fraction))
+
+    def learning_rate_scale(self, step: int) -> float:
+        """1 until the decay starts, then falling linearly to nearly 0 at the last step."""
+        decay = max(1.0, self.decay_fraction * self.steps)
+        return min(1.0, (self.steps - step) / decay)
 
     def to_json(self) -> str:
         """The schedule as JSON text (the model config is stored separately)."""
@@ -110,7 +130,8 @@ class TrainConfig:
     def from_json(cls, text: str, model: ModelConfig) -> TrainConfig:
         """Read :meth:`to_json`'s output."""
         values = json.loads(text)
-        values["betas"] = tuple(values["betas"])
+        for key in ("betas_g", "betas_d"):
+            values[key] = tuple(values[key])
         return cls(model=model, **values)
 
 
@@ -144,11 +165,10 @@ class TrainResult:
 
 
 class TrainingData:
-    """Soprano inputs and alto/tenor/bass targets of every training window, ready to batch.
+    """Soprano and alto/tenor/bass of every training window, ready to batch.
 
-    Kept compact (int16 pitches, int8 classes, bool onsets: about 35 MB for the default
-    windows); one-hots are made per batch. Built once per process for each window length and
-    hop.
+    Kept compact (int16 pitches, bool onsets, int8 targets); the networks' inputs are made
+    per batch. Built once per process for each window length and hop.
     """
 
     def __init__(self, window_steps: int, hop: int) -> None:
@@ -161,9 +181,9 @@ class TrainingData:
         self.soprano = np.ascontiguousarray(windows.pitch[:, :, 0])
         self.onset = np.ascontiguousarray(windows.onset[:, :, 0])
         self.bar_offset = np.asarray(windows.bar_offset)
-        self.targets = pitch_to_class(windows.pitch[:, :, 1:]).astype(np.int8)
-        self.target_onsets = np.ascontiguousarray(windows.onset[:, :, 1:])
-        self.outputs = output_classes(windows.pitch[:, :, 1:], windows.onset[:, :, 1:])
+        self.lower = np.ascontiguousarray(windows.pitch[:, :, 1:])
+        self.lower_onset = np.ascontiguousarray(windows.onset[:, :, 1:])
+        self.outputs = output_classes(self.lower, self.lower_onset)
 
     def __len__(self) -> int:
         return len(self.soprano)
@@ -184,47 +204,74 @@ class Trainer:
         init_rng = np.random.default_rng(init_seed)
         self.generator = Generator(config.model, rng=init_rng)
         self.discriminator = Discriminator(config.model, rng=init_rng)
-        self.opt_g = nn.Adam(self.generator.parameters(), lr=config.lr_g, betas=config.betas)
-        self.opt_d = nn.Adam(self.discriminator.parameters(), lr=config.lr_d, betas=config.betas)
+        self.opt_g = nn.Adam(self.generator.parameters(), lr=config.lr_g, betas=config.betas_g)
+        self.opt_d = nn.Adam(self.discriminator.parameters(), lr=config.lr_d, betas=config.betas_d)
         self.ema = nn.ExponentialMovingAverage(self.generator, decay=config.ema_decay)
         self.rng = np.random.default_rng(run_seed)
-        self.sampler = nn.StraightThroughNotes(
-            self.rng, config.sample_temperature, config.gumbel_tau
-        )
         self.step = 0
         self.history: list[tuple[float, ...]] = []
 
     def train_step(self, data: TrainingData) -> tuple[float, ...]:
-        """One discriminator and one generator update; returns the step's loss components."""
+        """One step (a discriminator and a generator update once the game is on); its losses."""
         cfg, rng = self.config, self.rng
+        scale = cfg.learning_rate_scale(self.step)
+        self.opt_g.lr, self.opt_d.lr = cfg.lr_g * scale, cfg.lr_d * scale
         batch = rng.integers(0, len(data), cfg.batch_size)
-        noise = rng.standard_normal((cfg.batch_size, cfg.model.noise_dim), dtype=np.float32)
-        x = generator_inputs(data.soprano[batch], data.onset[batch], data.bar_offset[batch], noise)
-        logits = self.generator(x)
-        soprano = voice_inputs(data.soprano[batch], data.onset[batch])[:, :, None]
-        targets = data.targets[batch].astype(np.intp)
-        target_onsets = data.target_onsets[batch]
-        fake = np.concatenate([soprano, self.sampler(logits)], axis=2)
-        real = np.concatenate([soprano, voice_inputs_from_classes(targets, target_onsets)], axis=2)
-
-        scores = self.discriminator(np.concatenate([real, fake]))
-        d_real, grad_real = nn.binary_cross_entropy_with_logits(scores[: cfg.batch_size], 1.0)
-        d_fake, grad_fake = nn.binary_cross_entropy_with_logits(scores[cfg.batch_size :], 0.0)
-        if d_real + d_fake >= cfg.d_loss_floor:  # a critic that wins outright teaches nothing
-            self.discriminator.backward_parameters_only(np.concatenate([grad_real, grad_fake]))
-            self.opt_d.step()
-
-        with nn.frozen(self.discriminator):
-            g_adv, grad_adv = nn.binary_cross_entropy_with_logits(self.discriminator(fake), 1.0)
-            grad_fake_voices = self.discriminator.backward(grad_adv * cfg.adv_weight)[:, :, 1:]
-        grad_logits = self.sampler.backward(grad_fake_voices)
-        g_ce, grad_ce = nn.softmax_cross_entropy(logits, data.outputs[batch].astype(np.intp))
-        grad_logits += cfg.ce_weight * grad_ce
-        self.generator.backward(grad_logits)
+        soprano, onset, offset = data.soprano[batch], data.onset[batch], data.bar_offset[batch]
+        real = teacher_inputs(soprano, onset, data.lower[batch], data.lower_onset[batch], offset)
+        targets = data.outputs[batch].astype(np.intp)
+        if not cfg.adversarial(self.step):
+            logits = self.generator(real)
+            g_ce, grad = nn.softmax_cross_entropy(logits, targets)
+            grad *= cfg.ce_weight
+            self.generator.backward(grad)
+            nan = math.nan
+            losses: tuple[float, ...] = (cfg.ce_weight * g_ce, nan, nan, g_ce, nan, nan)
+        else:
+            losses = self._adversarial_step(real, targets, soprano, onset, offset)
         self.opt_g.step()
         self.ema.update()
         self.step += 1
-        g_loss = cfg.adv_weight * g_adv + cfg.ce_weight * g_ce
+        return losses
+
+    def _adversarial_step(
+        self,
+        real: GeneratorInputs,
+        targets: NDArray[np.intp],
+        soprano: NDArray[np.int16],
+        onset: NDArray[np.bool_],
+        offset: NDArray[np.intp],
+    ) -> tuple[float, ...]:
+        cfg, size = self.config, self.config.batch_size
+        melody = pitch_to_class(soprano)
+        classes, struck = sample_voices(
+            self.generator, melody, onset, offset, self.rng, cfg.decoder
+        )
+        fake = teacher_inputs(soprano, onset, class_to_pitch(classes), struck, offset)
+        melody_view = voice_inputs(soprano, onset)[:, :, None]
+        four = [np.concatenate([melody_view, inputs.voices], axis=2) for inputs in (real, fake)]
+
+        scores = self.discriminator(np.concatenate(four))
+        d_real, grad_real = nn.binary_cross_entropy_with_logits(scores[:size], 1.0)
+        d_fake, grad_fake = nn.binary_cross_entropy_with_logits(scores[size:], 0.0)
+        if d_real + d_fake >= cfg.d_loss_floor:  # a critic that wins outright teaches nothing
+            self.discriminator.backward_parameters_only(np.concatenate([grad_real, grad_fake]))
+            self.opt_d.step()
+        with nn.frozen(self.discriminator):
+            fooled = self.discriminator(four[1])
+        reward = -np.logaddexp(0.0, -fooled.astype(np.float64))  # log D(fake)
+        g_adv = float(-reward.mean())
+
+        both = GeneratorInputs(*(np.concatenate(pair) for pair in zip(real, fake, strict=True)))
+        logits = self.generator(both)
+        g_ce, grad_ce = nn.softmax_cross_entropy(logits[:size], targets)
+        grad = np.empty_like(logits)
+        grad[:size] = cfg.ce_weight * grad_ce  # a mean over the real half, as in the first phase
+        grad[size:] = cfg.adv_weight * policy_gradient(
+            logits[size:], melody, classes, struck, reward, cfg.decoder
+        )
+        self.generator.backward(grad)
+        g_loss = cfg.ce_weight * g_ce + cfg.adv_weight * g_adv
         return (g_loss, d_real + d_fake, g_adv, g_ce, d_real, d_fake)
 
     def state_arrays(self) -> dict[str, NDArray[Any]]:
@@ -289,9 +336,16 @@ def checkpoint_members(where: Path, kind: str, config: str) -> Members:
     The configuration is checked against :mod:`gan_music.limits` before any network is built.
     """
     model = model_config_from_json(config, where=where)
-    if kind == "model":
-        generator = Generator(model, rng=np.random.default_rng(0))
-        return {f"g/{name}": (p.shape, False) for name, p in generator.named_parameters().items()}
+    if kind == "model":  # the generator's weights, and the critic's if it played
+        members: dict[str, tuple[tuple[int, ...] | None, bool]] = {}
+        for prefix, network in (
+            ("g", Generator(model, rng=np.random.default_rng(0))),
+            ("d", Discriminator(model, rng=np.random.default_rng(0))),
+        ):
+            members |= {
+                f"{prefix}/{n}": (p.shape, False) for n, p in network.named_parameters().items()
+            }
+        return members
     arrays = Trainer(TrainConfig(model=model), seed=0).state_arrays()
     return {  # the loss history grows with the run
         name: (None if name == "history" else value.shape, value.dtype.kind == "U")
@@ -314,11 +368,28 @@ def write_losses(path: Path, history: list[tuple[float, ...]]) -> None:
 
 
 def export_model(
-    path: Path, config: ModelConfig, generator_weights: dict[str, NDArray[Any]]
+    path: Path,
+    config: ModelConfig,
+    generator_weights: dict[str, NDArray[Any]],
+    critic_weights: dict[str, NDArray[Any]] | None = None,
 ) -> None:
-    """Write a model file: the (averaged) generator weights and the model config only."""
-    arrays = {f"g/{name}": value.astype(np.float32) for name, value in generator_weights.items()}
+    """Write a model file: the (averaged) generator's weights, the critic's if it played, and
+    the model config; nothing of the optimisers.
+
+    The weights are stored as float16, half the size of float32 (the shipped model would
+    otherwise be 2.7 MB), and computed with in float32 after loading; the rounding moves a
+    score by about a thousandth of itself.
+    """
+    arrays = {f"g/{name}": value.astype(np.float16) for name, value in generator_weights.items()}
+    for name, value in (critic_weights or {}).items():
+        arrays[f"d/{name}"] = value.astype(np.float16)
     save_checkpoint(path, kind="model", config=config.to_json(), arrays=arrays)
+
+
+def critic_played(history: NDArray[np.float64] | list[tuple[float, ...]]) -> bool:
+    """Whether a run's discriminator was ever trained: some step has a critic loss."""
+    table = np.asarray(history, np.float64).reshape(-1, len(LOSS_COLUMNS))
+    return bool(np.isfinite(table[:, LOSS_COLUMNS.index("d_loss")]).any())
 
 
 def save_training_checkpoint(run_dir: Path, trainer: Trainer) -> None:
@@ -388,10 +459,11 @@ def train(
 ) -> TrainResult:
     """Train (or with ``resume`` continue) a run in ``out_dir``; returns where the outputs are.
 
-    ``steps`` is the total number of steps (default: the schedule's, 3,000). The same seed
-    gives the same losses bit for bit on the same machine, and a resumed run continues
-    exactly as if it had never stopped (``seed`` and ``config`` are then read from the
-    checkpoint). On Ctrl-C the run finishes its step, writes a checkpoint and the CSV,
+    ``steps`` is the total number of steps (default: the schedule's, 5,000); the learning
+    rate's decay and the start of the game are shares of it. The same seed gives the same
+    losses bit for bit on the same machine, and a resumed run continues exactly as if it had
+    never stopped (``seed`` and ``config`` are then read from the checkpoint); resumed with
+    another ``steps``, the schedule follows the new total from the step it resumes at. On Ctrl-C the run finishes its step, writes a checkpoint and the CSV,
     and raises :class:`KeyboardInterrupt`. ``force`` first deletes a previous run's state
     (checkpoint, losses, model, loss picture), so that nothing of it can be resumed.
 
@@ -451,6 +523,8 @@ def _train_locked(
     if resume:
         trainer = _resume(run_dir)
         total = steps if steps is not None else trainer.config.steps
+        if total != trainer.config.steps:  # a new total: the schedule follows it from here on
+            trainer.config = replace(trainer.config, steps=total)
     else:
         schedule = config if config is not None else TrainConfig()
         if steps is not None:
@@ -485,7 +559,8 @@ def _train_locked(
                 save_training_checkpoint(run_dir, trainer)
             raise
     save_training_checkpoint(run_dir, trainer)
-    export_model(run_dir / MODEL_NAME, trainer.config.model, trainer.ema.shadow)
+    critic = trainer.discriminator.state_dict() if critic_played(trainer.history) else None
+    export_model(run_dir / MODEL_NAME, trainer.config.model, trainer.ema.shadow, critic)
     last = trainer.history[-1] if trainer.history else (0.0,) * len(LOSS_COLUMNS)
     return TrainResult(
         steps=trainer.step,

@@ -32,7 +32,15 @@ from gan_music.train import (
     save_training_checkpoint,
 )
 
-SMALL = ModelConfig(noise_dim=2, g_channels=4, g_dilations=(1,), d_channels=4, d_dilations=(1,))
+SMALL = ModelConfig(
+    g_channels=4,
+    g_dilations=(1,),
+    h_dilations=(1,),
+    head_channels=4,
+    relations=False,
+    d_channels=4,
+    d_dilations=(1,),
+)
 
 
 class CreatesMarker:
@@ -143,9 +151,9 @@ def test_missing_metadata_and_missing_weights(tmp_path: Path) -> None:
 def test_wrong_shapes_name_the_array(tmp_path: Path) -> None:
     generator = Generator(SMALL, rng=np.random.default_rng(0))
     arrays = {f"g/{n}": v for n, v in generator.state_dict().items()}
-    arrays["g/head.bias"] = np.zeros(5, np.float32)
+    arrays["g/lift.bias"] = np.zeros(5, np.float32)
     save_checkpoint(tmp_path / "bad.npz", kind="model", config=SMALL.to_json(), arrays=arrays)
-    with pytest.raises(CheckpointError, match=r"g/head\.bias has shape \(5,\)"):
+    with pytest.raises(CheckpointError, match=r"g/lift\.bias has shape \(5,\)"):
         load_model(tmp_path / "bad.npz")
 
 
@@ -190,7 +198,9 @@ def test_the_defaults_are_inside_every_limit() -> None:
     [
         ModelConfig(),
         SMALL,
-        ModelConfig(noise_dim=0, g_channels=7, g_dilations=(3, 1), d_channels=5),
+        ModelConfig(
+            g_channels=7, g_dilations=(3, 1), h_dilations=(2,), head_channels=3, d_channels=5
+        ),
     ],
 )
 def test_parameter_counts_match_the_networks(config: ModelConfig) -> None:
@@ -208,14 +218,17 @@ def test_parameter_counts_match_the_networks(config: ModelConfig) -> None:
         ({"d_channels": 0}, "d_channels is 0"),
         ({"g_dilations": [10**9]}, "g_dilations [0] is 1000000000"),
         ({"d_dilations": []}, "d_dilations has 0 entries"),
-        ({"noise_dim": -1}, "noise_dim is -1"),
-        ({"noise_dim": True}, "noise_dim is True, not a whole number"),
-        ({"noise_dim": 2.5}, "noise_dim is 2.5, not a whole number"),
+        ({"head_channels": -1}, "head_channels is -1"),
+        ({"head_channels": True}, "head_channels is True, not a whole number"),
+        ({"head_channels": 2.5}, "head_channels is 2.5, not a whole number"),
+        ({"relations": 1}, "relations is 1, not true or false"),
+        ({"h_dilations": [1024] * 5}, "dilations add up to 5120"),
+        ({"noise_dim": 16}, "unknown field 'noise_dim'"),
         ({"slope": float("nan")}, "slope is nan"),
         ({"slope": "0.2"}, "slope is '0.2', not a number"),
         ({"extra": {"k": [1] * 10}}, "extra ['k'] is"),
         ({"surprise": 1}, "unknown field 'surprise'"),
-        ({"g_channels": 512, "g_dilations": [1] * 32}, "a generator of 25,"),
+        ({"g_channels": 512, "g_dilations": [1] * 32}, "a generator of 28,"),
         ({"g_dilations": [1024] * 5}, "dilations add up to 5120"),
     ],
 )

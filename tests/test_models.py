@@ -1,8 +1,10 @@
-"""The generator and discriminator: shapes, any length, inputs, and whole-network gradients."""
+"""The generator and discriminator: shapes, any length, what each step may see, gradients."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -10,33 +12,47 @@ import pytest
 from gan_music import nn
 from gan_music.dataset import class_to_pitch, pitch_to_class
 from gan_music.models import (
-    HOLD_CLASS,
     N_CLASSES,
-    N_OUTPUTS,
     Discriminator,
     Generator,
+    GeneratorInputs,
     ModelConfig,
     bar_features,
-    generator_inputs,
+    melody_inputs,
+    teacher_inputs,
     voice_inputs,
     voice_inputs_from_classes,
 )
+from gan_music.relations import ALTO, BASS, TENOR
 
-SMALL = ModelConfig(noise_dim=3, g_channels=6, g_dilations=(1, 2), d_channels=5, d_dilations=(1, 2))
+SMALL = ModelConfig(
+    g_channels=6,
+    g_dilations=(1, 2),
+    h_dilations=(1, 2),
+    head_channels=5,
+    d_channels=5,
+    d_dilations=(1, 2),
+)
 
 
-def soprano_batch(batch: int, steps: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def random_piece(batch: int, steps: int, seed: int = 0) -> GeneratorInputs:
+    """A soprano and three lower voices of random pitches in their ranges, random onsets."""
     rng = np.random.default_rng(seed)
-    pitch = rng.integers(60, 80, (batch, steps)).astype(np.int16)
+    soprano = rng.integers(60, 80, (batch, steps)).astype(np.int16)
     onset = rng.random((batch, steps)) < 0.4
-    return pitch, onset
+    lower = np.stack(
+        [rng.integers(low, high, (batch, steps)) for low, high in ((55, 72), (48, 67), (36, 60))],
+        axis=-1,
+    ).astype(np.int16)
+    lower_onset = rng.random((batch, steps, 3)) < 0.4
+    return teacher_inputs(soprano, onset, lower, lower_onset, np.zeros(batch, int))
 
 
 def test_default_sizes_are_in_the_planned_range() -> None:
     config = ModelConfig()
     generator = Generator(config, rng=np.random.default_rng(0))
     discriminator = Discriminator(config, rng=np.random.default_rng(0))
-    assert 100_000 <= generator.n_parameters() <= 300_000
+    assert 300_000 <= generator.n_parameters() <= 700_000
     assert 100_000 <= discriminator.n_parameters() <= 300_000
 
 
@@ -45,48 +61,70 @@ def test_networks_run_on_any_length(steps: int) -> None:
     config = ModelConfig()
     generator = Generator(config, rng=np.random.default_rng(0))
     discriminator = Discriminator(config, rng=np.random.default_rng(1))
-    pitch, onset = soprano_batch(2, steps)
-    x = generator_inputs(pitch, onset, np.array([0, 4]), np.zeros((2, config.noise_dim)))
-    logits = generator(x)
-    assert logits.shape == (2, steps, 3, N_OUTPUTS)
+    inputs = random_piece(2, steps)
+    logits = generator(inputs)
+    assert logits.shape == (2, steps, 3, 50)
     assert logits.dtype == np.float32
-    lower = voice_inputs_from_classes(
-        logits[..., :N_CLASSES].argmax(-1), logits[..., HOLD_CLASS] < 0
-    )
-    voices = np.concatenate([voice_inputs(pitch, onset)[:, :, None], lower], axis=2)
+    melody = inputs.melody[..., : N_CLASSES + 1]  # the soprano's one-hot and onset: its view
+    voices = np.concatenate([melody[:, :, None], inputs.voices], axis=2)
     assert discriminator(voices).shape == (2,)
 
 
-def test_generator_is_causal_only_within_its_receptive_field() -> None:
-    """A change at one step reaches exactly 1 + 2 * sum(dilations) steps of output."""
+def changed_steps(before: np.ndarray, after: np.ndarray) -> list[int]:
+    steps: list[int] = np.flatnonzero(np.any(before != after, axis=(0, 2, 3))).tolist()
+    return steps
+
+
+def test_a_step_sees_the_melody_around_it_and_only_the_voices_before_it() -> None:
+    """Melody changes reach back by the melody blocks' radius and forward by that plus the
+    history's; a change to the alto (written last in a step) reaches only later steps."""
     generator = Generator(SMALL, rng=np.random.default_rng(0))
-    pitch, onset = soprano_batch(1, 40)
-    noise = np.zeros((1, 3))
-    before = generator(generator_inputs(pitch, onset, np.zeros(1, int), noise)).copy()
-    pitch[0, 20] += 1
-    after = generator(generator_inputs(pitch, onset, np.zeros(1, int), noise))
-    changed = np.flatnonzero(np.any(before != after, axis=(0, 2, 3)))
-    assert changed.min() == 20 - 3
-    assert changed.max() == 20 + 3
+    inputs = random_piece(1, 40)
+    before = generator(inputs).copy()
+    melody = inputs.melody.copy()
+    melody[0, 20, :N_CLASSES] = np.roll(melody[0, 20, :N_CLASSES], 1)
+    after = generator(inputs._replace(melody=melody))
+    assert changed_steps(before, after) == list(range(20 - 3, 20 + 3 + 3 + 1))
+    voices = inputs.voices.copy()
+    voices[0, 20, ALTO] = np.roll(voices[0, 20, ALTO], 1)
+    after = generator(inputs._replace(voices=voices))
+    assert changed_steps(before, after) == list(range(21, 21 + 3 + 1))
 
 
-def test_noise_changes_the_output() -> None:
-    generator = Generator(ModelConfig(), rng=np.random.default_rng(0))
-    pitch, onset = soprano_batch(1, 16)
-    first = generator(generator_inputs(pitch, onset, np.zeros(1, int), np.zeros((1, 16)))).copy()
-    second = generator(generator_inputs(pitch, onset, np.zeros(1, int), np.ones((1, 16))))
-    assert not np.allclose(first, second)
+def test_within_a_step_the_bass_is_written_first_then_the_tenor_then_the_alto() -> None:
+    """The heads read the voices written before them at the same step, and no others."""
+    generator = Generator(replace(SMALL, relations=False), rng=np.random.default_rng(0))
+    inputs = random_piece(1, 10)
+    before = generator(inputs).copy()
+    for voice, reached in ((BASS, [TENOR, ALTO]), (TENOR, [ALTO]), (ALTO, [])):
+        voices = inputs.voices.copy()
+        voices[0, 5, voice] = np.roll(voices[0, 5, voice], 3)
+        after = generator(inputs._replace(voices=voices))
+        assert np.flatnonzero(np.any(before[0, 5] != after[0, 5], axis=-1)).tolist() == sorted(
+            reached
+        )
 
 
-def test_inputs_encode_soprano_onset_bar_and_noise() -> None:
+def test_the_relation_tables_start_at_zero_and_add_to_the_scores() -> None:
+    generator = Generator(SMALL, rng=np.random.default_rng(0))
+    plain = Generator(replace(SMALL, relations=False), rng=np.random.default_rng(0))
+    inputs = random_piece(2, 12)
+    np.testing.assert_array_equal(generator(inputs), plain(inputs))
+    assert generator.tables is not None
+    generator.tables.table.data[: generator.tables.size] = 1.0
+    bumped = generator(inputs) - plain(inputs)
+    counts = (inputs.keys != generator.tables.zero).sum(axis=-2)
+    np.testing.assert_allclose(bumped, counts, rtol=1e-6)
+
+
+def test_melody_inputs_encode_soprano_onset_and_bar() -> None:
     pitch = np.array([[72, -1, 36, 83]], dtype=np.int16)
     onset = np.array([[True, False, True, True]])
-    x = generator_inputs(pitch, onset, np.array([15]), np.array([[0.5, -0.5]]))
-    assert x.shape == (1, 4, N_CLASSES + 1 + 4 + 2)
+    x = melody_inputs(pitch, onset, np.array([15]))
+    assert x.shape == (1, 4, N_CLASSES + 1 + 4)
     assert x[0, :, :N_CLASSES].argmax(-1).tolist() == [36, 48, 0, 47]
     assert x[0, :, N_CLASSES].tolist() == [1, 0, 1, 1]
     assert x[0, 1, N_CLASSES + 1 : N_CLASSES + 5].tolist() == [1, 1, 1, 0]  # the downbeat
-    assert x[0, :, -2:].tolist() == [[0.5, -0.5]] * 4
 
 
 @pytest.mark.parametrize(
@@ -140,19 +178,23 @@ def central_difference(objective: Callable[[], float], array: np.ndarray, index:
     return (up - down) / (2 * eps)
 
 
-def whole_network_gradient_check(module: nn.Module, x: np.ndarray, input_too: bool) -> None:
+def whole_network_gradient_check(
+    module: nn.Module, x: Any, input_array: np.ndarray | None = None
+) -> None:
+    """Parameter gradients (and, if given, the gradient for ``input_array``, an array ``x``
+    holds) of ``sum(upstream * module(x))`` against central differences."""
     rng = np.random.default_rng(3)
-    out = module(x.copy())
+    out = module(x)
     upstream = rng.standard_normal(out.shape)
-    grad_x = np.array(module.backward(upstream))
+    grad_x = module.backward(upstream)
     grads = {name: p.grad.copy() for name, p in module.named_parameters().items()}
 
     def objective() -> float:
-        return float((module(x.copy()) * upstream).sum())
+        return float((module(x) * upstream).sum())
 
     checks = [(grads[n], p.data, n) for n, p in module.named_parameters().items()]
-    if input_too:
-        checks.append((grad_x, x, "input"))
+    if input_array is not None:
+        checks.append((np.array(grad_x), input_array, "input"))
     for analytic, array, name in checks:
         for index in rng.choice(array.size, size=min(6, array.size), replace=False):
             numeric = central_difference(objective, array, index)
@@ -160,11 +202,22 @@ def whole_network_gradient_check(module: nn.Module, x: np.ndarray, input_too: bo
 
 
 def test_generator_gradients_in_float64() -> None:
+    """Every parameter (relation table included) and the melody input, at random tables."""
     generator = Generator(SMALL, rng=np.random.default_rng(0)).astype(np.float64)
-    pitch, onset = soprano_batch(2, 9)
-    x = generator_inputs(pitch, onset, np.zeros(2, int), np.ones((2, 3))).astype(np.float64)
-    x += np.random.default_rng(1).standard_normal(x.shape) * 0.1
-    whole_network_gradient_check(generator, x, input_too=True)
+    assert generator.tables is not None
+    generator.tables.table.data[:-1] = np.random.default_rng(5).standard_normal(
+        generator.tables.size
+    )
+    inputs = random_piece(2, 9)
+    melody = (
+        inputs.melody.astype(np.float64)
+        + np.random.default_rng(1).standard_normal(inputs.melody.shape) * 0.1
+    )
+    whole_network_gradient_check(
+        generator,
+        inputs._replace(melody=melody, voices=inputs.voices.astype(np.float64)),
+        input_array=melody,
+    )
 
 
 def test_discriminator_parameter_gradients_in_float64() -> None:
@@ -173,7 +226,7 @@ def test_discriminator_parameter_gradients_in_float64() -> None:
     rng = np.random.default_rng(2)
     classes, onsets = rng.integers(0, N_CLASSES, (2, 9, 4)), rng.random((2, 9, 4)) < 0.5
     voices = voice_inputs_from_classes(classes, onsets).astype(np.float64)
-    whole_network_gradient_check(discriminator, voices, input_too=False)
+    whole_network_gradient_check(discriminator, voices)
 
 
 def test_the_discriminator_sees_re_strikes() -> None:

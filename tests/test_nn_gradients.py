@@ -108,39 +108,41 @@ def test_mean_over_time_gradients() -> None:
     check_module(nn.MeanOverTime(), random_input(2, 7, 3))
 
 
-def test_straight_through_notes_hold_pitches_between_onsets() -> None:
-    logits = random_input(4, 12, 3, 6) * 3  # 4 pitches, rest (4), hold (5)
-    out = nn.StraightThroughNotes(np.random.default_rng(0), temperature=0.5)(logits.copy())
-    classes, flags = out[..., :5].argmax(axis=-1), out[..., 5].astype(bool)
-    assert (out[..., :5].sum(axis=-1) == 1).all()
-    changed = classes[:, 1:] != classes[:, :-1]
-    assert not (changed & ~flags[:, 1:] & (classes[:, 1:] != 4)).any()  # a new pitch is struck
-    assert not (flags & (classes == 4)).any()  # a rest is never struck
-    assert (flags[:, 1:] & ~changed).any()  # the same pitch struck again
-    assert (~flags[:, 1:] & ~changed & (classes[:, 1:] != 4)).any()  # and held
+@pytest.mark.parametrize(("kernel", "dilation"), [(2, 1), (2, 3), (3, 2)])
+def test_causal_conv1d_gradients(kernel: int, dilation: int) -> None:
+    conv = nn.Conv1d(
+        3, 4, kernel, dilation=dilation, causal=True, rng=np.random.default_rng(0), dtype=np.float64
+    )
+    conv.bias.data[...] = np.random.default_rng(1).standard_normal(4)
+    check_module(conv, random_input(2, 9, 3))
 
 
-def test_straight_through_notes_backward_is_the_relaxed_gradient() -> None:
-    """The backward pass equals the gradient of the relaxation the module describes."""
-    tau, temperature = 0.7, 0.5
-    logits = random_input(2, 6, 3, 5) * 2  # 3 pitches, rest, hold
-    module = nn.StraightThroughNotes(np.random.default_rng(0), temperature, tau)
-    hard = module(logits.copy())
-    upstream = np.random.default_rng(2).standard_normal(hard.shape)
-    grad = module.backward(upstream)
+def test_a_causal_conv1d_never_sees_later_steps() -> None:
+    """Changing step 5 changes outputs 5 and 5 + dilation * (k - 1) onwards only, never before."""
+    conv = nn.Conv1d(2, 2, 3, dilation=2, causal=True, rng=np.random.default_rng(0))
+    x = random_input(1, 12, 2).astype(np.float32)
+    before = conv(x.copy()).copy()
+    x[0, 5] += 1.0
+    changed = np.flatnonzero(np.any(conv(x) != before, axis=(0, 2)))
+    assert changed.tolist() == [5, 7, 9]
 
-    def relaxed_objective(z: Array) -> float:
-        again = nn.StraightThroughNotes(np.random.default_rng(0), temperature, tau)
-        np.testing.assert_array_equal(again(z.copy()), hard)  # the same draws
-        assert again._soft is not None
-        assert again._source is not None
-        assert again._flag_mask is not None
-        soft = np.take_along_axis(again._soft, again._source[..., None], axis=1)[..., :4]
-        flag = (1.0 - again._soft[..., 4]) * again._flag_mask
-        return float((upstream[..., :4] * soft).sum() + (upstream[..., 4] * flag).sum())
 
-    indices, expected = numeric_gradient(relaxed_objective, logits, n_entries=40)
-    np.testing.assert_allclose(grad.reshape(-1)[indices], expected, rtol=1e-5, atol=1e-8)
+def test_table_sum_gradients() -> None:
+    """The table's gradient against finite differences; keys repeat and the zero entry is fixed."""
+    table = nn.TableSum(6, dtype=np.float64)
+    table.table.data[:6] = random_input(6)
+    keys = np.random.default_rng(3).integers(0, 7, (4, 5, 3, 2))  # 7: some keys are the zero
+    out = table(keys)
+    upstream = np.random.default_rng(4).standard_normal(out.shape)
+    table.backward(upstream)
+
+    def objective(values: Array) -> float:
+        return float((values[keys].sum(axis=-2) * upstream).sum())
+
+    indices, expected = numeric_gradient(objective, table.table.data.copy(), n_entries=7)
+    expected[indices == table.zero] = 0.0
+    np.testing.assert_allclose(table.table.grad[indices], expected, rtol=1e-6, atol=1e-9)
+    assert table.table.data[table.zero] == 0.0
 
 
 def test_gumbel_noise_samples_the_softmax() -> None:

@@ -141,7 +141,8 @@ def test_no_training_window_holds_music_of_another_metre(others: list[Chorale]) 
     data = TrainingData(config.model.window_steps, config.window_hop)
     length = data.soprano.shape[1]
     training = np.concatenate(
-        [pitch_to_class(data.soprano)[..., None], data.targets.astype(np.intp)], axis=2
+        [pitch_to_class(data.soprano)[..., None], pitch_to_class(data.lower).astype(np.intp)],
+        axis=2,
     )
     known = {row.tobytes() for row in training.astype(np.int16)}
     # Every window of every other-metre chorale, at every step and in every key.

@@ -17,10 +17,17 @@ from gan_music.models import ModelConfig
 from gan_music.train import LOSS_COLUMNS, StepInfo, TrainConfig, train
 
 TINY = TrainConfig(
-    batch_size=8,
+    batch_size=4,
+    adv_fraction=0.5,  # half the steps play the game
     checkpoint_every=5,
     model=ModelConfig(
-        noise_dim=4, g_channels=8, g_dilations=(1, 2), d_channels=8, d_dilations=(1,)
+        g_channels=8,
+        g_dilations=(1, 2),
+        h_dilations=(1, 2),
+        head_channels=8,
+        d_channels=8,
+        d_dilations=(1,),
+        window_steps=16,
     ),
 )
 
@@ -50,7 +57,7 @@ def test_a_short_default_run_writes_every_output(tmp_path: Path) -> None:
     assert float(rows[-1]["g_ce"]) < float(rows[0]["g_ce"])  # it learns
     model = load_checkpoint(result.model_path)
     assert model.kind == "model"
-    assert all(name.startswith("g/") for name in model.arrays)
+    assert {name.split("/")[0] for name in model.arrays} == {"g", "d"}  # the critic played
     assert load_checkpoint(result.checkpoint_path).kind == "training"
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "checkpoint.npz",
@@ -71,15 +78,32 @@ def test_same_seed_same_losses_other_seed_other_losses(tmp_path: Path) -> None:
 
 
 def test_resume_continues_with_identical_history(tmp_path: Path) -> None:
+    """A run stopped at a checkpoint and resumed ends exactly as one never stopped."""
+
+    def stop_at_5(info: StepInfo) -> None:
+        if info.step == 5:
+            raise KeyboardInterrupt
+
     straight = train(tmp_path / "straight", steps=12, seed=5, config=TINY)
-    train(tmp_path / "split", steps=7, seed=5, config=TINY)
-    resumed = train(tmp_path / "split", steps=12, resume=True)
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "split", steps=12, seed=5, config=TINY, on_step=stop_at_5)
+    resumed = train(tmp_path / "split", resume=True)
     assert loss_columns(read_losses(resumed.losses_path)) == loss_columns(
         read_losses(straight.losses_path)
     )
     first = load_checkpoint(straight.model_path).arrays
     second = load_checkpoint(resumed.model_path).arrays
     assert all(np.array_equal(first[name], second[name]) for name in first)
+
+
+def test_resume_with_more_steps_extends_the_schedule(tmp_path: Path) -> None:
+    short = train(tmp_path / "a", steps=6, seed=5, config=TINY)
+    rows = loss_columns(read_losses(short.losses_path))
+    longer = train(tmp_path / "a", steps=10, resume=True)
+    assert longer.steps == 10
+    assert loss_columns(read_losses(longer.losses_path))[:6] == rows
+    schedule = load_checkpoint(longer.checkpoint_path).arrays["train_config"]
+    assert '"steps": 10' in str(schedule)
 
 
 def test_resume_truncates_the_log_to_the_checkpoint(tmp_path: Path) -> None:
@@ -132,7 +156,7 @@ def test_a_discriminator_below_the_loss_floor_rests(floor: float, updated: bool)
     """The critic updates only while its loss is at least d_loss_floor; the generator always."""
     from gan_music.train import Trainer, TrainingData
 
-    trainer = Trainer(replace(TINY, d_loss_floor=floor), seed=0)
+    trainer = Trainer(replace(TINY, d_loss_floor=floor, adv_fraction=1.0), seed=0)
     data = TrainingData.cached(TINY.model.window_steps, TINY.window_hop)
     before_d = {n: p.data.copy() for n, p in trainer.discriminator.named_parameters().items()}
     before_g = {n: p.data.copy() for n, p in trainer.generator.named_parameters().items()}
@@ -147,3 +171,22 @@ def test_a_discriminator_below_the_loss_floor_rests(floor: float, updated: bool)
     )
     assert d_changed is updated
     assert g_changed
+
+
+def test_the_game_starts_for_the_last_share_of_the_steps(tmp_path: Path) -> None:
+    """Cross-entropy alone first (no critic columns), then both networks play."""
+    result = train(tmp_path, steps=8, seed=2, config=TINY)
+    rows = read_losses(result.losses_path)
+    assert [row["d_loss"] == "nan" for row in rows] == [True] * 4 + [False] * 4
+    assert all(float(row["g_ce"]) > 0 for row in rows)
+    plain = train(tmp_path / "ce", steps=8, seed=2, config=replace(TINY, adv_weight=0.0))
+    assert all(row["d_loss"] == "nan" for row in read_losses(plain.losses_path))
+    assert all(name.startswith("g/") for name in load_checkpoint(plain.model_path).arrays)
+
+
+def test_the_learning_rate_falls_to_nearly_zero() -> None:
+    config = TrainConfig(steps=100, decay_fraction=0.3)
+    scales = [config.learning_rate_scale(step) for step in range(100)]
+    assert scales[:70] == [1.0] * 70
+    assert scales[70:] == sorted(scales[70:], reverse=True)
+    assert 0 < scales[-1] <= 1 / 30 + 1e-12

@@ -23,9 +23,9 @@ from gan_music.nn.conv1d import Conv1d
 from gan_music.nn.ema import ExponentialMovingAverage
 from gan_music.nn.gumbel import gumbel_noise
 from gan_music.nn.linear import Linear
+from gan_music.nn.lookup import TableSum
 from gan_music.nn.losses import binary_cross_entropy_with_logits, log_softmax, softmax_cross_entropy
 from gan_music.nn.module import Array, Module, Parameter, Workspace, frozen
-from gan_music.nn.notes import StraightThroughNotes
 from gan_music.nn.pooling import MeanOverTime
 
 __all__ = [
@@ -38,7 +38,7 @@ __all__ = [
     "MeanOverTime",
     "Module",
     "Parameter",
-    "StraightThroughNotes",
+    "TableSum",
     "Workspace",
     "binary_cross_entropy_with_logits",
     "frozen",

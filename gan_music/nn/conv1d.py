@@ -2,7 +2,9 @@
 
 Output step ``t`` sees input steps ``t + dilation * (k - left)`` for each tap ``k``, where
 ``left`` is the zero padding on the left; the padding keeps the number of steps unchanged
-("same" convolution), so the layer runs on pieces of any length.
+("same" convolution), so the layer runs on pieces of any length. A **causal** convolution
+pads on the left only, so output step ``t`` sees input steps ``t`` and before, never after:
+what a network that writes music step by step may look at.
 
 The forward pass is one matrix product. The input is copied into a zero-padded buffer;
 a strided view of that buffer shows, for every output step, its ``kernel_size`` input rows
@@ -18,6 +20,11 @@ shifted additions (col2im). No array is allocated after the first call of a give
 >>> x = np.zeros((1, 5, 1), np.float32); x[0, 2, 0] = 1.0
 >>> conv(x)[0, :, 0].tolist()
 [100.0, 0.0, 10.0, 0.0, 1.0]
+>>> causal = Conv1d(1, 1, kernel_size=2, dilation=2, causal=True, rng=np.random.default_rng(0))
+>>> causal.weight.data[...] = [[[10.0]], [[1.0]]]  # tap 0 sees step t - 2, tap 1 step t
+>>> causal.bias.data[...] = 0.0
+>>> causal(x)[0, :, 0].tolist()
+[0.0, 0.0, 1.0, 0.0, 10.0]
 """
 
 from __future__ import annotations
@@ -51,7 +58,7 @@ def matmul_small_aware(a: Array, b: Array, out: Array) -> None:
 
 
 class Conv1d(Module):
-    """Dilated "same" convolution over the steps axis; the weight has shape (kernel, in, out)."""
+    """Dilated "same" (or ``causal``) convolution over the steps axis; weight (kernel, in, out)."""
 
     def __init__(
         self,
@@ -60,6 +67,7 @@ class Conv1d(Module):
         kernel_size: int = 3,
         *,
         dilation: int = 1,
+        causal: bool = False,
         rng: np.random.Generator,
         gain: float = 2.0**0.5,
         dtype: DTypeLike = np.float32,
@@ -71,14 +79,17 @@ class Conv1d(Module):
         self.bias = Parameter(np.zeros(out_channels, dtype))
         self.kernel_size = kernel_size
         self.dilation = dilation
-        self.pad_left = dilation * (kernel_size - 1) // 2
-        self.pad_right = dilation * (kernel_size - 1) - self.pad_left
+        self.causal = causal
+        span = dilation * (kernel_size - 1)
+        self.pad_left = span if causal else span // 2
+        self.pad_right = span - self.pad_left
         self.workspace = Workspace()
         self._cols: Array | None = None
 
     def extra_repr(self) -> str:
         k, c_in, c_out = self.weight.shape
-        return f"{c_in}, {c_out}, kernel_size={k}, dilation={self.dilation}"
+        causal = ", causal=True" if self.causal else ""
+        return f"{c_in}, {c_out}, kernel_size={k}, dilation={self.dilation}{causal}"
 
     def forward(self, x: Array) -> Array:
         batch, steps, c_in = x.shape

@@ -1,7 +1,7 @@
 """Gumbel noise: adding it to logits and taking the argmax draws a sample from their softmax.
 
-:class:`~gan_music.nn.notes.StraightThroughNotes` draws the discriminator's fakes with it,
-and the decoder perturbs its scores with it (scaled by its temperature).
+The decoder (:mod:`gan_music.decode`) draws every move of every voice with it, from the
+generator's scores divided by its temperature.
 
 >>> import numpy as np
 >>> noise = gumbel_noise(np.random.default_rng(0), (2, 3), np.float32)

@@ -29,10 +29,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # only for the checker: typing has it from 3.11
 
 Array = NDArray[Any]
 
@@ -66,15 +69,15 @@ class Module:
 
     frozen: bool = False
 
-    def forward(self, x: Array) -> Array:
-        """Compute the output and cache what ``backward`` will need."""
+    def forward(self, x: Any) -> Array:
+        """Compute the output and cache what ``backward`` will need (``x`` is usually an array)."""
         raise NotImplementedError
 
     def backward(self, grad_out: Array) -> Array:
         """Write the parameters' gradients and return the gradient with respect to the input."""
         raise NotImplementedError
 
-    def __call__(self, x: Array) -> Array:
+    def __call__(self, x: Any) -> Array:
         return self.forward(x)
 
     def children(self) -> Iterator[tuple[str, Module]]:
@@ -135,7 +138,7 @@ class Module:
                 raise ValueError(msg)
             parameter.data[...] = value
 
-    def astype(self, dtype: DTypeLike) -> Module:
+    def astype(self, dtype: DTypeLike) -> Self:
         """Convert every parameter (and its gradient) to ``dtype`` in place; returns ``self``."""
         for parameter in self.parameters():
             parameter.data = parameter.data.astype(dtype)

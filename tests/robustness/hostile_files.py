@@ -26,7 +26,15 @@ from gan_music.checkpoint import FORMAT_VERSION
 from gan_music.models import Generator, ModelConfig
 
 CHUNK = 2**20
-SMALL = ModelConfig(noise_dim=2, g_channels=4, g_dilations=(1,), d_channels=4, d_dilations=(1,))
+SMALL = ModelConfig(
+    g_channels=4,
+    g_dilations=(1,),
+    h_dilations=(1,),
+    head_channels=4,
+    relations=False,
+    d_channels=4,
+    d_dilations=(1,),
+)
 
 
 def npy_bytes(array: NDArray[Any]) -> bytes:
@@ -160,10 +168,10 @@ def main(folder: str) -> None:
     config_file(out / "dilations-200000.npz", g_dilations=[1] * 200_000)
     config_file(out / "channels-30000.npz", g_channels=30_000)
     config_file(out / "dilation-1e9.npz", g_dilations=[10**9])
-    config_file(out / "noise-negative.npz", noise_dim=-1)
+    config_file(out / "head-negative.npz", head_channels=-1)
     config_file(out / "slope-nan.npz", slope=float("nan"))
-    model_file(out / "header-1e12.npz", {"g/head.bias": npy_header("<f4", (10**12,))})
-    model_file(out / "header-truncated.npz", {"g/head.bias": npy_header("<f4", (147,))[:30]})
+    model_file(out / "header-1e12.npz", {"g/lift.bias": npy_header("<f4", (10**12,))})
+    model_file(out / "header-truncated.npz", {"g/lift.bias": npy_header("<f4", (147,))[:30]})
     weights_file(out / "nan-weight.npz", lambda w: np.full_like(w, np.nan))
     weights_file(out / "complex-weight.npz", lambda w: w.astype(np.complex64))
     weights_file(out / "string-weight.npz", lambda w: w.astype(str))

@@ -67,22 +67,22 @@ HOSTILE: dict[str, tuple[Callable[[Path], Path], tuple[str, ...]]] = {
         lambda p: hostile.config_file(p, g_dilations=[10**9]),
         ("g_dilations [0] is 1000000000",),
     ),
-    "negative-noise": (lambda p: hostile.config_file(p, noise_dim=-1), ("noise_dim is -1",)),
+    "negative-head": (lambda p: hostile.config_file(p, head_channels=-1), ("head_channels is -1",)),
     "negative-dilation": (
         lambda p: hostile.config_file(p, g_dilations=[-2]),
         ("g_dilations [0] is -2",),
     ),
     "nan-slope": (lambda p: hostile.config_file(p, slope=float("nan")), ("slope is nan",)),
     "header-1e12": (
-        lambda p: hostile.model_file(p, {"g/head.bias": hostile.npy_header("<f4", (10**12,))}),
+        lambda p: hostile.model_file(p, {"g/lift.bias": hostile.npy_header("<f4", (10**12,))}),
         ("claims 1,000,000,000,000 values",),
     ),
     "header-truncated": (
-        lambda p: hostile.model_file(p, {"g/head.bias": hostile.npy_header("<f4", (147,))[:30]}),
+        lambda p: hostile.model_file(p, {"g/lift.bias": hostile.npy_header("<f4", (147,))[:30]}),
         ("damaged or truncated .npy header",),
     ),
     "header-unclosed": (
-        lambda p: hostile.model_file(p, {"g/head.bias": unclosed_header()}),
+        lambda p: hostile.model_file(p, {"g/lift.bias": unclosed_header()}),
         ("damaged or truncated .npy header",),
     ),
     "nan-weight": (

@@ -21,8 +21,11 @@ TRAIN = """
 import sys
 from gan_music.models import ModelConfig
 from gan_music.train import TrainConfig, train
-model = ModelConfig(noise_dim=4, g_channels=8, g_dilations=(1, 2), d_channels=8, d_dilations=(1,))
-config = TrainConfig(steps=int(sys.argv[2]), batch_size=8, checkpoint_every=5, model=model)
+model = ModelConfig(
+    g_channels=8, g_dilations=(1, 2), h_dilations=(1, 2), head_channels=8,
+    d_channels=8, d_dilations=(1,), window_steps=16,
+)
+config = TrainConfig(steps=int(sys.argv[2]), batch_size=4, checkpoint_every=5, model=model)
 train(sys.argv[1], config=config, seed=11)
 """
 
