@@ -62,6 +62,7 @@ from gan_music.relations import (
 )
 
 _NO_SOUND = np.int64(REST_CLASS)
+_NOISE_STEPS = 128  #: steps of Gumbel noise drawn at once (the same numbers as step by step)
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,7 @@ class _Writer:
         self.last_note = np.full((batch, N_ACCOMPANIMENT), _NO_SOUND)
         self.note_before = np.full((batch, N_ACCOMPANIMENT), _NO_SOUND)
         self.rows = np.arange(batch)
+        self.noise = np.zeros((0, batch, N_ACCOMPANIMENT, N_OUTPUTS))  #: Gumbel noise, drawn ahead
 
     def run(
         self, features: NDArray[np.float32], judge: _Judge | None = None
@@ -160,6 +162,9 @@ class _Writer:
         layers = [(block.conv, block.act.slope) for block in generator.history]
         inputs = [np.zeros((batch, steps, width), features.dtype) for _ in layers]
         for t in range(steps):
+            if t % _NOISE_STEPS == 0 and self.config.temperature > 0:  # the same stream as per step
+                shape = (min(_NOISE_STEPS, steps - t), batch, N_ACCOMPANIMENT, N_OUTPUTS)
+                self.noise = gumbel_noise(self.rng, shape, np.float64)
             h = features[:, t] + self.views.reshape(batch, -1) @ lift_weight + lift_bias
             for (conv, slope), seen in zip(layers, inputs, strict=True):
                 seen[:, t] = h
@@ -213,10 +218,10 @@ class _Writer:
                 previous, before[:, SOPRANO, None], now[:, SOPRANO, None]
             )
         silent = now[:, SOPRANO] == REST_CLASS
-        extra[~allowed_moves(previous, silent[:, None])] = -np.inf
+        rests_before = (previous == REST_CLASS).view(np.int8)  # booleans as 0/1 indices
+        extra[~_ALLOWED[rests_before, silent.view(np.int8)[:, None]]] = -np.inf
         temperature = self.config.temperature
-        if temperature > 0:
-            noise = gumbel_noise(self.rng, extra.shape, np.float64)
+        noise = self.noise[t % _NOISE_STEPS] if temperature > 0 else extra
         self.views[:] = 0.0
         for voice in WRITING_ORDER:
             head = generator.heads[voice]
@@ -310,6 +315,13 @@ def allowed_moves(previous: NDArray[np.integer], silent: NDArray[np.bool_]) -> N
     allowed[..., REST_CLASS] = silent
     allowed[..., HOLD_CLASS] &= previous != REST_CLASS
     return allowed
+
+
+#: allowed_moves by (the voice was silent before, the melody is silent now)
+_ALLOWED = np.array(
+    [[allowed_moves(np.array(p), np.array(s)) for s in (False, True)] for p in (0, REST_CLASS)]
+)
+_ALLOWED.flags.writeable = False
 
 
 def policy_gradient(
