@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gan_music import nn
+from gan_music import decode, nn
 from gan_music.models import ModelConfig
-from gan_music.train import TrainConfig, Trainer, TrainingData
+from gan_music.train import TrainConfig, TrainingData
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 if not (BENCHMARKS / "flops.py").is_file():
@@ -61,31 +61,81 @@ class Stack(nn.Module):
 TINY = TrainConfig(
     batch_size=2,
     model=ModelConfig(
-        noise_dim=2, g_channels=4, g_dilations=(1,), d_channels=3, d_dilations=(1, 2)
+        g_channels=4,
+        g_dilations=(1,),
+        h_dilations=(1,),
+        head_channels=3,
+        d_channels=3,
+        d_dilations=(1, 2),
+        window_steps=16,
     ),
 )
 
 
+def test_the_relation_table_is_listed_with_no_products() -> None:
+    """A TableSum has a parameter but multiplies nothing: allowed, and counted as 0."""
+    table = nn.TableSum(5)
+    with flops.counting({"net": Stack([table])}) as count:
+        table(np.zeros((2, 3, 4), np.intp))
+    assert count.by_layer == {"net.layers.0": dict.fromkeys(flops.KINDS, 0)}
+
+
+def test_the_schedule_has_both_kinds_of_step_in_its_shares() -> None:
+    config = TrainConfig(steps=10, adv_fraction=0.3)
+    assert flops.first_step(config, "cross-entropy") == 0
+    assert flops.first_step(config, "adversarial") == 7
+    assert flops.schedule_shares(config) == pytest.approx(
+        {"cross-entropy": 0.7, "adversarial": 0.3}
+    )
+    with pytest.raises(ValueError, match="no adversarial step"):
+        flops.first_step(TrainConfig(steps=10, adv_weight=0.0), "adversarial")
+
+
 @pytest.mark.slow
-def test_one_training_step_of_a_tiny_config_matches_the_hand_count() -> None:
+def test_one_step_of_each_kind_of_a_tiny_config_matches_the_hand_count() -> None:
     """Recount by hand when the networks or the step change: this pins today's structure.
 
-    Batch B = 2 windows of T = 32 steps: convolutions see B * T = 64 rows.
-    Generator (lift 1x56x4 = 224, one block 3x4x4 = 48, head 1x4x150 = 600 weights; 56 input
-    channels = 49 soprano classes + onset + 4 bar flags + 2 noise): every layer runs forward,
-    input gradient and weight gradient once: 3 * 2 * 64 * (224 + 48 + 600) = 334,848.
-    Discriminator (272 = 4 * 50 class one-hots and onset flags + 72 interval channels in; conv0 3x272x3 = 2448,
-    conv1 3x3x3 = 27, out 3x1 = 3 weights):
-    - its own update sees real and fake, 2B = 4 windows (128 rows, 4 for ``out``): forward
-      2 * (128 * 2475 + 4 * 3) = 633,624; weight gradients the same; input gradients of
-      every layer but conv0, 2 * (128 * 27 + 4 * 3) = 6,936;
-    - the generator's update runs it frozen on the B fakes (64 rows, 2 for ``out``): forward
-      2 * (64 * 2475 + 2 * 3) = 316,812 and input gradients of every layer, the same.
-    Discriminator: 2 * 633,624 + 6,936 + 2 * 316,812 = 1,907,808.
+    Batch B = 2 windows of T = 16 steps: convolutions see B * T = 32 rows.
+    Generator weights: lift 1x54x4 = 216 (54 melody channels: 49 soprano classes, onset,
+    4 bar flags), one block 3x4x4 = 48, history lift 1x150x4 = 600 (the three voices' views
+    at the step before), one causal block 2x4x4 = 32; heads: alto (4 + 2 * 50)x3 = 312,
+    tenor (4 + 50)x3 = 162, bass 4x3 = 12, each out 3x50 = 150; W = 1,832 in all. The
+    relation table multiplies nothing (0).
+
+    Cross-entropy step: every layer forward, input gradient and weight gradient on the 32
+    rows, but for the history lift's input gradient (its input is the voices):
+    2 * 32 * (3 * 1,832 - 600) = 313,344; the discriminator does nothing.
+
+    Adversarial step:
+    - the sampler writes B = 2 fakes: melody features (lift and block, 32 rows)
+      2 * 32 * (216 + 48) = 16,896; each of the 16 steps runs the heads on 2 rows,
+      2 * 2 * 16 * (312 + 162 + 12 + 3 * 150) = 59,904, the history lift on 2 rows,
+      2 * 2 * 16 * 600 = 38,400, and the causal block's taps on 2 rows, the newest on all 16
+      steps and the one a step back on 15: 2 * 2 * (16 + 15) * 16 = 1,984. Sampler: 117,184;
+    - the generator's teacher-forced update on Bach's windows and the fakes, 2B = 4 windows
+      (64 rows): 2 * 64 * (3 * 1,832 - 600) = 626,688. Generator: 743,872;
+    - the discriminator (272 = 4 * 50 class one-hots and onset flags + 72 interval channels
+      in; conv0 3x272x3 = 2,448, conv1 3x3x3 = 27, out 3x1 = 3 weights; 2,475 in the
+      convolutions) updates on real and fake, 2B = 4 windows (64 rows, 4 for ``out``):
+      forward 2 * (64 * 2,475 + 4 * 3) = 316,824, weight gradients the same, input gradients
+      of every layer but conv0, 2 * (64 * 27 + 4 * 3) = 3,480 (its fresh loss, about 1.39,
+      is above the floor); then its frozen pass scores the B fakes (32 rows, 2 for ``out``):
+      2 * (32 * 2,475 + 2 * 3) = 158,412, no backward (the generator learns by REINFORCE).
+      Discriminator: 795,540.
     """
     data = TrainingData.cached(TINY.model.window_steps, TINY.window_hop)
-    count = flops.train_step_flops(Trainer(TINY, seed=0), data)
-    assert count.network("generator") == 334_848
-    assert count.network("discriminator") == 1_907_808
-    assert count.total == 2_242_656
-    assert count.by_layer["discriminator.convs.0"]["input gradient"] == 2 * 64 * 2448
+    counts = flops.step_flops(TINY, 0, data)
+    ce, adversarial = counts["cross-entropy"], counts["adversarial"]
+    assert ce.network("generator") == 313_344
+    assert ce.network("discriminator") == 0
+    assert (ce.samples, ce.sampler) == (0, 0)
+    assert ce.by_layer["generator.history_lift"]["input gradient"] == 0
+    assert ce.by_layer["generator.tables"] == dict.fromkeys(flops.KINDS, 0)
+
+    assert (adversarial.samples, adversarial.sampler) == (1, 117_184)
+    assert adversarial.network("generator") == 117_184 + 626_688
+    assert adversarial.network("discriminator") == 795_540
+    assert adversarial.total == 1_539_412
+    assert adversarial.by_layer["generator.history.0.conv"]["forward"] == 1_984 + 2 * 64 * 32
+    assert adversarial.by_layer["discriminator.convs.0"]["input gradient"] == 0
+    assert flops.TRAINING.sample_voices is decode.sample_voices  # the wrapper is gone
