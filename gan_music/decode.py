@@ -346,7 +346,7 @@ def policy_gradient(
     >>> soprano, classes = np.full((2, 1), 30), np.array([[[20, 10, 5]], [[21, 11, 6]]])
     >>> grad = policy_gradient(logits, soprano, classes, np.ones((2, 1, 3), bool),
     ...                        np.array([1.0, 0.0]), DecoderConfig(parallel_penalty=0.0))
-    >>> bool(grad[0, 0, 0, 20] < 0 < grad[1, 0, 0, 20])  # the better piece's moves gain
+    >>> bool(grad[0, 0, 0, 20] < 0 < grad[1, 0, 0, 21])  # the better piece's moves gain
     True
     """
     batch, steps = soprano.shape
@@ -388,9 +388,9 @@ def parallels(
 
     >>> before = np.array([[24, 12, 0, 31]])  # alto C4, tenor C3, bass C2, soprano G4
     >>> now = np.array([[48, 48, 2, 33]])  # bass D2 written, soprano A4
-    >>> moves = parallels(0, before, now)[0]  # alto: D4 is an octave on the bass, A4 a unison
-    >>> np.flatnonzero(moves).tolist()
-    [26, 33]
+    >>> moves = parallels(0, before, now)[0]  # alto: D4, D5 octaves on the bass; D4, E5 fifths
+    >>> np.flatnonzero(moves).tolist()  # with the soprano (E5 crossed above it)
+    [26, 38, 40]
     """
     previous = np.asarray(before[:, voice])
     result = np.zeros((len(previous), N_OUTPUTS), bool)
