@@ -431,7 +431,7 @@ def _parallel_table() -> NDArray[np.bool_]:
     interval = np.abs(previous - before) % 12
     moves = np.sign(candidate - previous)
     other_move = np.sign(now - before)
-    table = (
+    table: NDArray[np.bool_] = (
         both_sound
         & (moves != 0)
         & (moves == other_move)

@@ -6,9 +6,11 @@ With ``--train`` it first trains, for every seed, the default recipe into ``RUNS
 and the same schedule with the adversarial weight at 0 into ``RUNS_DIR/ce{seed}`` (about 7
 minutes each on a quiet 2-core machine, two at a time with one BLAS thread each); without it, it evaluates whatever of those runs
 exist. Each model is evaluated on the test split with ``gan_music.evaluate.evaluate`` (critic
-included; the columns are kept in ``evaluation.json`` in the run folder and reused on the next
-call) and the script prints one Markdown row per figure: mean and standard deviation over the
-seeds of each recipe, and the number of seeds that went in.
+included), and a model that has a discriminator once more by the critic alone with the
+decoder's drafts turned off (the ``one draft`` rows: how much the discriminator's choice
+among drafts adds); the columns are kept in ``evaluation.json`` in the run folder and reused
+on the next call. The script prints one Markdown row per figure: mean and standard deviation
+over the seeds of each recipe, and the number of seeds that went in.
 """
 
 from __future__ import annotations
@@ -21,15 +23,17 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from gan_music.evaluate import evaluate
-from gan_music.generate import load_model
+from gan_music.evaluate import critic_results, evaluate
+from gan_music.generate import Harmoniser, load_model
 from gan_music.train import TrainConfig, train
 
 RECIPES = {"full": TrainConfig(), "ce": replace(TrainConfig(), adv_weight=0.0)}
 FIGURES = (
     ("model", "critic accuracy"),
     ("model", "critic AUC"),
+    ("one draft", "critic accuracy"),
     ("network", "critic accuracy"),
+    ("network", "critic AUC"),
     ("model", "NLL"),
     ("model", "PCS"),
     ("model", "TD"),
@@ -55,8 +59,13 @@ def _columns(run: Path) -> dict[str, dict[str, float]]:
     if cached.exists():
         loaded: dict[str, dict[str, float]] = json.loads(cached.read_text(encoding="utf-8"))
         return loaded
-    table = evaluate(load_model(run / "model.npz"), seed=0)
+    model = load_model(run / "model.npz")
+    table = evaluate(model, seed=0)
     columns = {name: dict(values) for name, values in table.columns.items()}
+    if model.critic is not None:
+        one = Harmoniser(model.generator, replace(model.decoder, drafts=1), model.critic)
+        result = critic_results({"one draft": one}, seed=0)["one draft"]
+        columns["one draft"] = {"critic accuracy": result.accuracy, "critic AUC": result.auc}
     cached.write_text(json.dumps(columns), encoding="utf-8")
     return columns
 
@@ -78,7 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 continue
             columns = _columns(run)
             for column, row in FIGURES:
-                values[name].setdefault((column, row), []).append(columns[column][row])
+                if column in columns:
+                    values[name].setdefault((column, row), []).append(columns[column][row])
             print(f"evaluated {run}", file=sys.stderr)
     print("| figure | " + " | ".join(f"{name} (mean ± sd, n)" for name in RECIPES) + " |")
     print("|---|" + "---|" * len(RECIPES))
