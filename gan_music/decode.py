@@ -63,6 +63,8 @@ from gan_music.relations import (
 
 _NO_SOUND = np.int64(REST_CLASS)
 _NOISE_STEPS = 128  #: steps of Gumbel noise drawn at once (the same numbers as step by step)
+#: by voice: the lower voices written before it at the same step, as an index array
+_WRITTEN_BELOW = {voice: np.array(KNOWN[voice][1:], np.intp) for voice in WRITING_ORDER}
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,7 @@ class _Writer:
         self.last_note = np.full((batch, N_ACCOMPANIMENT), _NO_SOUND)
         self.note_before = np.full((batch, N_ACCOMPANIMENT), _NO_SOUND)
         self.rows = np.arange(batch)
+        self.moves = np.zeros((batch, N_ACCOMPANIMENT), np.intp)  #: this step's moves
         self.noise = np.zeros((0, batch, N_ACCOMPANIMENT, N_OUTPUTS))  #: Gumbel noise, drawn ahead
 
     def run(
@@ -230,37 +233,47 @@ class _Writer:
             logits = head.out(np.maximum(hidden, head.act.slope * hidden))
             logits = logits + extra[:, voice]
             own = previous[:, voice]
-            for other in KNOWN[voice][1:]:  # the lower voices already written at this step
+            lower = _WRITTEN_BELOW[voice]  # the lower voices already written at this step
+            if lower.size:
+                own_column, lower_before, lower_now = own[:, None], before[:, lower], now[:, lower]
                 if table is not None:
-                    logits += table[
-                        layout.pair_keys(
-                            voice, other, beat[:, 0], own, before[:, other], now[:, other]
-                        )
+                    pairs = table[
+                        layout.pair_keys(voice, lower, beat, own_column, lower_before, lower_now)
                     ]
                 if penalty:
-                    logits -= penalty * parallel_moves(own, before[:, other], now[:, other])
+                    hits = parallel_moves(own_column, lower_before, lower_now)
+                for column in range(lower.size):  # one voice at a time: the same sums as ever
+                    if table is not None:
+                        logits += pairs[:, column]
+                    if penalty:
+                        logits -= penalty * hits[:, column]
             if table is not None and voice != BASS:
                 logits += table[layout.chord_keys(voice, beat[:, 0], before, now)]
             if temperature > 0:
                 logits = logits / temperature + noise[:, voice]
             self._play(t, voice, logits.argmax(axis=-1), own)
+        self._end_step(t, previous)
 
     def _play(
         self, t: int, voice: int, move: NDArray[np.intp], previous: NDArray[np.int64]
     ) -> None:
-        """Write each row's move of ``voice`` at step ``t`` and keep its line's bookkeeping."""
+        """Write each row's move of ``voice`` at step ``t``: what the voices after it read."""
+        self.moves[:, voice] = move
         held = move == HOLD_CLASS
         sounding = np.where(held, previous, move)
-        struck = ~held & (sounding != REST_CLASS)
         self.classes[:, t, voice] = sounding
-        self.onset[:, t, voice] = struck
         self.views[self.rows, voice, sounding] = 1.0
-        self.views[:, voice, ONSET] = struck
-        starts = struck | ((sounding != REST_CLASS) & (previous == REST_CLASS))
-        self.note_before[:, voice] = np.where(
-            starts, self.last_note[:, voice], self.note_before[:, voice]
-        )
-        self.last_note[:, voice] = np.where(starts, sounding, self.last_note[:, voice])
+        self.views[:, voice, ONSET] = ~held & (sounding != REST_CLASS)
+
+    def _end_step(self, t: int, previous: NDArray[np.int64]) -> None:
+        """The onsets and each line's last two notes, for the three voices of step ``t`` at once."""
+        sounding = self.classes[:, t, :N_ACCOMPANIMENT]
+        plays = sounding != REST_CLASS
+        struck = plays & (self.moves != HOLD_CLASS)
+        self.onset[:, t] = struck
+        starts = struck | (plays & (previous == REST_CLASS))
+        self.note_before[starts] = self.last_note[starts]
+        self.last_note[starts] = sounding[starts]
 
 
 class _Judge:

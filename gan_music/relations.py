@@ -86,13 +86,19 @@ def beat_kinds(position: NDArray[np.integer], steps_per_beat: int) -> NDArray[np
 
 @functools.cache
 def _chord_tables() -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Chord kind of each 12-bit pitch-class set, and the chord member each bass pitch class is."""
+    """Two lookups by 12-bit pitch-class set: its chord (kind and bass member), and its kind.
+
+    The first, ``(4096, 13)``, is indexed by the set and the bass's pitch class (12 when the
+    bass is silent) and holds ``kind * 5 + member``: the member (root, third, fifth, seventh
+    of a known shape; or none) the bass is of the chord. The second, ``(4096,)``, is the
+    set's kind alone, with the empty set as "no chord" (the step before was silent).
+    """
     kind = np.full(1 << 12, len(SHAPES) + 2, np.intp)  # other
     for mask in range(1 << 12):
         size = mask.bit_count()
         if size <= 2:
             kind[mask] = len(SHAPES) + (size == 2)  # one pitch class, two
-    member = np.full((1 << 12, 12), _BASS_MEMBERS - 1, np.intp)
+    member = np.full((1 << 12, 13), _BASS_MEMBERS - 1, np.intp)  # column 12: a silent bass
     for index, shape in enumerate(SHAPES):
         for root in range(12):
             mask = sum(1 << ((root + degree) % 12) for degree in shape)
@@ -100,8 +106,11 @@ def _chord_tables() -> tuple[NDArray[np.intp], NDArray[np.intp]]:
             for position, degree in enumerate(shape):  # a symmetric chord (diminished 7,
                 pitch_class = (root + degree) % 12  # augmented) is every one of its members'
                 member[mask, pitch_class] = min(member[mask, pitch_class], position)  # root
-    kind.flags.writeable = member.flags.writeable = False
-    return kind, member
+    chord = kind[:, None] * _BASS_MEMBERS + member
+    heard = kind.copy()
+    heard[0] = _NO_CHORD
+    chord.flags.writeable = heard.flags.writeable = False
+    return chord, heard
 
 
 @functools.cache
@@ -142,7 +151,7 @@ def _candidate_tables() -> dict[str, NDArray[np.intp]]:
             both, np.clip(first - second, -LEAP_SPAN, LEAP_SPAN) + LEAP_SPAN, _NO_LEAP
         ),
         "bit": np.where(classes != REST_CLASS, 1 << (classes % 12), 0),  # pitch-class bit
-        "bass class": np.where(classes != REST_CLASS, classes % 12, 0),
+        "bass class": np.where(classes != REST_CLASS, classes % 12, 12),  # 12: silent
         "candidate bit": np.where(pitch_class >= 0, 1 << np.maximum(pitch_class, 0), 0),
     }
     for table in tables.values():
@@ -274,7 +283,7 @@ class Relations:
         now: NDArray[np.integer],
     ) -> NDArray[np.int64]:
         """``(..., 50)``: the chord each move of the tenor or alto would complete (see above)."""
-        kind_of, member_of = _chord_tables()
+        chord_of, heard_kind = _chord_tables()
         tables = _candidate_tables()
         bit = tables["bit"]
         candidate_bit = tables["candidate bit"][before[..., voice]]  # (..., 50)
@@ -282,10 +291,7 @@ class Relations:
         if voice == ALTO:
             known = known | bit[now[..., TENOR]]
         mask = known[..., None] | candidate_bit
-        bass = now[..., BASS]
-        member = member_of[mask, tables["bass class"][bass][..., None]]
-        member = np.where((bass != REST_CLASS)[..., None], member, _BASS_MEMBERS - 1)
-        chord = kind_of[mask] * _BASS_MEMBERS + member
+        chord = chord_of[mask, tables["bass class"][now[..., BASS]][..., None]]
         width = N_CHORD_KINDS * _BASS_MEMBERS
         context = np.asarray(beat)
         if voice == ALTO:
@@ -295,7 +301,7 @@ class Relations:
                 | bit[before[..., 2]]
                 | bit[before[..., 3]]
             )
-            context = context * (N_CHORD_KINDS + 1) + np.where(heard > 0, kind_of[heard], _NO_CHORD)
+            context = context * (N_CHORD_KINDS + 1) + heard_kind[heard]
         key = (self.offsets[f"chord {voice}"] + context * width)[..., None] + chord
         result: NDArray[np.int64] = np.where(candidate_bit > 0, key, self.zero)
         return result
