@@ -10,10 +10,10 @@ run code when unpickled is refused, not executed. Every problem becomes a one-li
 
 >>> import tempfile, pathlib, numpy as np
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.npz"
->>> save_checkpoint(path, kind="model", config='{"noise_dim": 16}', arrays={"w": np.ones(3)})
+>>> save_checkpoint(path, kind="model", config='{"g_channels": 96}', arrays={"w": np.ones(3)})
 >>> loaded = load_checkpoint(path, kinds=("model",))
 >>> loaded.kind, loaded.config, loaded.arrays["w"].tolist()
-('model', '{"noise_dim": 16}', [1.0, 1.0, 1.0])
+('model', '{"g_channels": 96}', [1.0, 1.0, 1.0])
 """
 
 from __future__ import annotations
