@@ -50,12 +50,14 @@ from gan_music.models import (
 from gan_music.nn import frozen, gumbel_noise
 from gan_music.pianoroll import LOWEST_PITCH, STEPS_PER_BAR, STEPS_PER_BEAT
 from gan_music.relations import (
+    ALTO,
     BASS,
     HOLD_CLASS,
     KNOWN,
     N_OUTPUTS,
     REST_CLASS,
     SOPRANO,
+    TENOR,
     WRITING_ORDER,
     beat_kinds,
     candidate_classes,
@@ -410,6 +412,36 @@ def parallels(
     for other in KNOWN[voice]:
         result |= parallel_moves(previous, before[:, other], now[:, other])
     return result
+
+
+def crossing_moves(soprano: NDArray[np.integer], lower: NDArray[np.integer]) -> NDArray[np.bool_]:
+    """``(batch, steps, 3, 50)``: the moves of each lower voice that would cross a known voice.
+
+    ``soprano`` ``(batch, steps)`` and ``lower`` ``(batch, steps, 3)`` (alto, tenor, bass) are
+    classes; each step's moves start from ``lower``'s classes at the step before (rest before
+    the first). As :func:`gan_music.metrics.crossing_rate` counts: a move crosses when the
+    note it sounds lies above the soprano sounding now, or, for the tenor, below the bass,
+    or, for the alto, below the tenor (the voices written before it at the same step).
+
+    >>> soprano = np.array([[24]]); lower = np.array([[[20, 10, 5]]])  # one step
+    >>> moves = crossing_moves(soprano, lower)[0, 0]
+    >>> moves[ALTO, [9, 10, 11, 24, 25]].tolist(), moves[BASS, [4, 25]].tolist()
+    ([True, False, False, False, True], [False, True])
+    """
+    previous = np.full_like(lower, REST_CLASS)
+    previous[:, 1:] = lower[:, :-1]
+    candidate = candidate_classes()[previous]  # (batch, steps, 3, 50)
+    sounds = candidate != REST_CLASS
+    above = (soprano != REST_CLASS)[..., None, None] & (candidate > soprano[..., None, None])
+    crossing: NDArray[np.bool_] = sounds & above
+    for voice, below in ((TENOR, BASS), (ALTO, TENOR)):
+        under = lower[..., below]
+        crossing[:, :, voice] |= (
+            sounds[:, :, voice]
+            & (under != REST_CLASS)[..., None]
+            & (candidate[:, :, voice] < under[..., None])
+        )
+    return crossing
 
 
 def parallel_moves(

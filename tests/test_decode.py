@@ -12,13 +12,14 @@ from gan_music.decode import (
     NETWORK_ALONE,
     DecoderConfig,
     allowed_moves,
+    crossing_moves,
     parallels,
     policy_gradient,
     sample_voices,
 )
 from gan_music.models import Generator, ModelConfig, output_classes, teacher_inputs
 from gan_music.nn import log_softmax
-from gan_music.relations import HOLD_CLASS, KNOWN, REST_CLASS, SOPRANO
+from gan_music.relations import ALTO, BASS, HOLD_CLASS, KNOWN, REST_CLASS, SOPRANO, TENOR
 
 SMALL = ModelConfig(g_channels=8, g_dilations=(1, 2), h_dilations=(1, 2, 4), head_channels=8)
 
@@ -143,6 +144,33 @@ def test_parallels_are_exactly_the_metrics_parallels() -> None:
                     pitch = class_to_pitch(pair)[None]
                     found |= metrics.parallel_motion(pitch)[0] == 1
                 assert flagged[row, move] == found, (voice, row, move)
+
+
+def test_crossing_moves_are_the_crossings_the_metric_counts() -> None:
+    """A move is flagged iff crossing_rate counts the step once the voice plays it, the voices
+    written after it placed where they cross nothing (at the soprano's pitch)."""
+    rng = np.random.default_rng(8)
+    steps = 300
+    soprano = rng.integers(20, 44, (1, steps))
+    lower = np.sort(rng.integers(4, 44, (1, steps, 3)), axis=-1)[..., ::-1]  # alto >= tenor >= bass
+    lower = np.minimum(lower, soprano[..., None])  # no known voice crosses another
+    lower[rng.random((1, steps, 3)) < 0.05] = REST_CLASS
+    flagged = crossing_moves(soprano, lower)
+    written_after = {BASS: (TENOR, ALTO), TENOR: (ALTO,), ALTO: ()}
+    checked = 0
+    for t in range(steps):
+        if soprano[0, t] == REST_CLASS or (lower[0, t] == REST_CLASS).any():
+            continue  # the metric counts only steps where every voice sounds
+        for voice, later in written_after.items():
+            for move in range(48):
+                chord = np.concatenate([soprano[0, t, None], lower[0, t]])  # S, A, T, B
+                chord[[1 + other for other in later]] = soprano[0, t]
+                chord[1 + voice] = move
+                counted = metrics.crossing_rate(class_to_pitch(chord)[None, None]) == 1.0
+                assert flagged[0, t, voice, move] == counted, (t, voice, move, chord)
+                checked += 1
+    assert checked > 10_000
+    assert not flagged[..., REST_CLASS].any()  # a rest crosses nothing
 
 
 def test_allowed_moves() -> None:

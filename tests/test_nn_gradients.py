@@ -160,6 +160,16 @@ def test_softmax_cross_entropy_gradient() -> None:
     np.testing.assert_allclose(grad.reshape(-1)[indices], expected, rtol=1e-5, atol=1e-8)
 
 
+def test_mean_probability_gradient() -> None:
+    logits = random_input(2, 3, 6)
+    chosen = np.random.default_rng(2).random((2, 3, 6)) < 0.4
+    value, grad = nn.mean_probability(logits, chosen)
+    p = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
+    assert value == pytest.approx((p * chosen).sum(axis=-1).mean())
+    indices, expected = numeric_gradient(lambda z: nn.mean_probability(z, chosen)[0], logits)
+    np.testing.assert_allclose(grad.reshape(-1)[indices], expected, rtol=1e-5, atol=1e-8)
+
+
 def test_softmax_cross_entropy_is_stable_for_huge_logits() -> None:
     loss, grad = nn.softmax_cross_entropy(np.array([[1000.0, 0.0]]), np.array([1]))
     assert loss == pytest.approx(1000.0)

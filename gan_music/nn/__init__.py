@@ -24,7 +24,12 @@ from gan_music.nn.ema import ExponentialMovingAverage
 from gan_music.nn.gumbel import gumbel_noise
 from gan_music.nn.linear import Linear
 from gan_music.nn.lookup import TableSum
-from gan_music.nn.losses import binary_cross_entropy_with_logits, log_softmax, softmax_cross_entropy
+from gan_music.nn.losses import (
+    binary_cross_entropy_with_logits,
+    log_softmax,
+    mean_probability,
+    softmax_cross_entropy,
+)
 from gan_music.nn.module import Array, Module, Parameter, Workspace, frozen
 from gan_music.nn.pooling import MeanOverTime
 
@@ -44,5 +49,6 @@ __all__ = [
     "frozen",
     "gumbel_noise",
     "log_softmax",
+    "mean_probability",
     "softmax_cross_entropy",
 ]

@@ -44,6 +44,25 @@ def softmax_cross_entropy(logits: Array, targets: NDArray[np.integer]) -> tuple[
     return loss, grad
 
 
+def mean_probability(logits: Array, chosen: NDArray[np.bool_]) -> tuple[float, Array]:
+    """Mean over positions of the softmax probability of the ``chosen`` classes, and its gradient.
+
+    ``chosen`` has the shape of ``logits`` ``(..., classes)``. Minimised, it teaches a network
+    to avoid those classes (an "unlikelihood" term): the gradient for logit ``k`` is
+    ``p_k * (chosen_k - share)``, divided by the number of positions.
+
+    >>> value, grad = mean_probability(np.zeros((1, 4), np.float32), np.array([[1, 0, 0, 0]], bool))
+    >>> value, grad.round(4).tolist()
+    (0.25, [[0.1875, -0.0625, -0.0625, -0.0625]])
+    """
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    p = np.exp(shifted)
+    p /= p.sum(axis=-1, keepdims=True)
+    share = (p * chosen).sum(axis=-1, keepdims=True)
+    grad = p * (chosen - share) / (p.size // p.shape[-1])
+    return float(share.mean(dtype=np.float64)), grad.astype(logits.dtype, copy=False)
+
+
 def binary_cross_entropy_with_logits(logits: Array, target: float | Array) -> tuple[float, Array]:
     """Mean of ``-[t log sigmoid(x) + (1-t) log(1 - sigmoid(x))]`` with ``t = target``.
 
