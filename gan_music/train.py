@@ -101,7 +101,7 @@ class TrainConfig:
     sample_temperature: float = 1.0  #: the fakes are drawn as the shipped decoder draws
     parallel_penalty: float = 10.0
     d_loss_floor: float = 0.8
-    crossing_weight: float = 1.0  #: weight of the probability the network gives crossing moves
+    crossing_weight: float = 0.0  #: weight of the probability the network gives crossing moves
     ema_decay: float = 0.999
     window_hop: int = 4
     checkpoint_every: int = 250
