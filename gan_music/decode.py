@@ -414,6 +414,27 @@ def parallels(
     return result
 
 
+def parallel_moves_by_step(
+    soprano: NDArray[np.integer], lower: NDArray[np.integer]
+) -> NDArray[np.bool_]:
+    """``(batch, steps, 3, 50)``: :func:`parallels` for every step of known music.
+
+    ``soprano`` ``(batch, steps)`` and ``lower`` ``(batch, steps, 3)`` (alto, tenor, bass) are
+    classes; each step's moves start from the step before (rest before the first), and the
+    known voices are those :func:`parallels` reads at that step.
+
+    >>> soprano = np.array([[31, 33]]); lower = np.array([[[24, 12, 0], [48, 48, 2]]])
+    >>> np.flatnonzero(parallel_moves_by_step(soprano, lower)[0, 1, 0]).tolist()
+    [26, 38, 40]
+    """
+    now = np.concatenate([lower, soprano[..., None]], axis=-1)
+    before = np.full_like(now, REST_CLASS)
+    before[:, 1:] = now[:, :-1]
+    flat_before, flat_now = before.reshape(-1, 4), now.reshape(-1, 4)
+    moves = [parallels(voice, flat_before, flat_now) for voice in range(N_ACCOMPANIMENT)]
+    return np.stack(moves, axis=1).reshape(*lower.shape, N_OUTPUTS)
+
+
 def crossing_moves(soprano: NDArray[np.integer], lower: NDArray[np.integer]) -> NDArray[np.bool_]:
     """``(batch, steps, 3, 50)``: the moves of each lower voice that would cross a known voice.
 

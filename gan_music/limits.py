@@ -141,6 +141,7 @@ TRAIN_LIMITS: Mapping[str, Limit] = {
     "parallel_penalty": Number(0.0, 1e6, real=True),
     "d_loss_floor": Number(0.0, 1e6, real=True),
     "crossing_weight": Number(0.0, 1e6, real=True),
+    "parallel_weight": Number(0.0, 1e6, real=True),
     "ema_decay": Number(0.0, 1.0, real=True),
     "window_hop": Number(1, 1024),
     "checkpoint_every": Number(1, 10_000_000),

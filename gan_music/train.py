@@ -62,7 +62,13 @@ from gan_music.checkpoint import (
     save_checkpoint,
 )
 from gan_music.dataset import class_to_pitch, pitch_to_class
-from gan_music.decode import DecoderConfig, crossing_moves, policy_gradient, sample_voices
+from gan_music.decode import (
+    DecoderConfig,
+    crossing_moves,
+    parallel_moves_by_step,
+    policy_gradient,
+    sample_voices,
+)
 from gan_music.errors import CheckpointError, GanMusicError
 from gan_music.limits import model_config_from_json, train_values_from_json
 from gan_music.models import (
@@ -102,6 +108,7 @@ class TrainConfig:
     parallel_penalty: float = 10.0
     d_loss_floor: float = 0.8
     crossing_weight: float = 0.0  #: weight of the probability the network gives crossing moves
+    parallel_weight: float = 0.0  #: the same for moves that make parallel fifths or octaves
     ema_decay: float = 0.999
     window_hop: int = 4
     checkpoint_every: int = 250
@@ -226,8 +233,8 @@ class Trainer:
             logits = self.generator(real)
             g_ce, grad = nn.softmax_cross_entropy(logits, targets)
             grad *= cfg.ce_weight
-            if cfg.crossing_weight:
-                grad += cfg.crossing_weight * self._crossing_gradient(logits, soprano, lower)
+            if cfg.crossing_weight or cfg.parallel_weight:
+                grad += self._rule_gradient(logits, soprano, lower)
             self.generator.backward(grad)
             nan = math.nan
             losses: tuple[float, ...] = (cfg.ce_weight * g_ce, nan, nan, g_ce, nan, nan)
@@ -272,10 +279,8 @@ class Trainer:
         g_ce, grad_ce = nn.softmax_cross_entropy(logits[:size], targets)
         grad = np.empty_like(logits)
         grad[:size] = cfg.ce_weight * grad_ce  # a mean over the real half, as in the first phase
-        if cfg.crossing_weight:
-            grad[:size] += cfg.crossing_weight * self._crossing_gradient(
-                logits[:size], soprano, lower
-            )
+        if cfg.crossing_weight or cfg.parallel_weight:
+            grad[:size] += self._rule_gradient(logits[:size], soprano, lower)
         grad[size:] = cfg.adv_weight * policy_gradient(
             logits[size:], melody, classes, struck, reward, cfg.decoder
         )
@@ -283,18 +288,32 @@ class Trainer:
         g_loss = cfg.ce_weight * g_ce + cfg.adv_weight * g_adv
         return (g_loss, d_real + d_fake, g_adv, g_ce, d_real, d_fake)
 
-    @staticmethod
-    def _crossing_gradient(
-        logits: NDArray[np.float32], soprano: NDArray[np.int16], lower: NDArray[np.int16]
-    ) -> NDArray[np.float32]:
-        """The gradient of the mean probability the network gives moves that cross a voice.
+    def _rule_gradient(
+        self, logits: nn.Array, soprano: NDArray[np.int16], lower: NDArray[np.int16]
+    ) -> nn.Array | float:
+        """The gradient of the mean probability the network gives moves that break a rule.
 
-        Read in Bach's contexts, as the cross-entropy is: the rule is learned, so that the
-        network alone crosses voices about as rarely as Bach, not imposed by the decoder.
+        Read in Bach's contexts, as the cross-entropy is: the rules (no voice crossing, no
+        parallel fifths or octaves) are then learned by the network rather than imposed by
+        the decoder. ``0.0`` when both weights are 0.
         """
-        moves = crossing_moves(pitch_to_class(soprano), pitch_to_class(lower))
-        _, grad = nn.mean_probability(logits, moves)
-        return grad
+        cfg = self.config
+        rules = [
+            (weight, moves)
+            for weight, moves in (
+                (cfg.crossing_weight, crossing_moves),
+                (cfg.parallel_weight, parallel_moves_by_step),
+            )
+            if weight
+        ]
+        if not rules:
+            return 0.0
+        melody, voices = pitch_to_class(soprano), pitch_to_class(lower)
+        grads = [
+            weight * nn.mean_probability(logits, moves(melody, voices))[1]
+            for weight, moves in rules
+        ]
+        return grads[0] if len(grads) == 1 else grads[0] + grads[1]
 
     def state_arrays(self) -> dict[str, NDArray[Any]]:
         """Everything needed to continue the run exactly, as named arrays."""

@@ -13,6 +13,7 @@ from gan_music.decode import (
     DecoderConfig,
     allowed_moves,
     crossing_moves,
+    parallel_moves_by_step,
     parallels,
     policy_gradient,
     sample_voices,
@@ -171,6 +172,22 @@ def test_crossing_moves_are_the_crossings_the_metric_counts() -> None:
                 checked += 1
     assert checked > 10_000
     assert not flagged[..., REST_CLASS].any()  # a rest crosses nothing
+
+
+def test_parallel_moves_by_step_reads_each_step_after_the_one_before() -> None:
+    rng = np.random.default_rng(9)
+    soprano = rng.integers(20, 44, (2, 40))
+    lower = rng.integers(4, 44, (2, 40, 3))
+    lower[rng.random((2, 40, 3)) < 0.1] = REST_CLASS
+    flagged = parallel_moves_by_step(soprano, lower)
+    assert flagged.any()
+    now = np.concatenate([lower, soprano[..., None]], axis=-1)
+    for row in range(2):
+        for t in range(40):
+            before = now[row, t - 1 : t] if t else np.full((1, 4), REST_CLASS)
+            for voice in range(3):
+                expected = parallels(voice, before, now[row, t : t + 1])[0]
+                np.testing.assert_array_equal(flagged[row, t, voice], expected)
 
 
 def test_allowed_moves() -> None:

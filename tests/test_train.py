@@ -192,12 +192,14 @@ def test_the_learning_rate_falls_to_nearly_zero() -> None:
     assert 0 < scales[-1] <= 1 / 30 + 1e-12
 
 
-def test_the_crossing_term_teaches_the_network_to_avoid_crossing_moves() -> None:
+@pytest.mark.parametrize("rule", ["crossing", "parallel"])
+def test_a_rule_term_teaches_the_network_to_avoid_the_moves_that_break_it(rule: str) -> None:
     """The same short run with and without the term: the network it trains gives far less
-    probability to moves that cross a known voice, in Bach's contexts it never trained on."""
+    probability to moves that break the rule (cross a known voice, or make parallel fifths or
+    octaves with one), in Bach's contexts it never trained on."""
     from gan_music import nn
     from gan_music.dataset import pitch_to_class
-    from gan_music.decode import crossing_moves
+    from gan_music.decode import crossing_moves, parallel_moves_by_step
     from gan_music.models import teacher_inputs
     from gan_music.train import Trainer, TrainingData
 
@@ -210,13 +212,14 @@ def test_the_crossing_term_teaches_the_network_to_avoid_crossing_moves() -> None
         data.lower_onset[rows],
         data.bar_offset[rows],
     )
-    moves = crossing_moves(pitch_to_class(data.soprano[rows]), pitch_to_class(data.lower[rows]))
+    find = crossing_moves if rule == "crossing" else parallel_moves_by_step
+    moves = find(pitch_to_class(data.soprano[rows]), pitch_to_class(data.lower[rows]))
     shares = {}
-    for weight in (0.0, 20.0):
-        config = replace(TINY, steps=40, lr_g=1e-2, adv_weight=0.0, crossing_weight=weight)
+    for weight in (0.0, 200.0):
+        config = replace(TINY, steps=40, lr_g=1e-2, adv_weight=0.0, **{f"{rule}_weight": weight})
         trainer = Trainer(config, seed=5)
         for _ in range(config.steps):
             trainer.train_step(data)
         with nn.frozen(trainer.generator):
             shares[weight] = nn.mean_probability(trainer.generator(real), moves)[0]
-    assert shares[20.0] < 0.5 * shares[0.0], shares
+    assert shares[200.0] < 0.5 * shares[0.0], shares
