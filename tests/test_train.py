@@ -216,7 +216,14 @@ def test_a_rule_term_teaches_the_network_to_avoid_the_moves_that_break_it(rule: 
     moves = find(pitch_to_class(data.soprano[rows]), pitch_to_class(data.lower[rows]))
     shares = {}
     for weight in (0.0, 200.0):
-        config = replace(TINY, steps=40, lr_g=1e-2, adv_weight=0.0, **{f"{rule}_weight": weight})
+        config = replace(
+            TINY,
+            steps=40,
+            lr_g=1e-2,
+            adv_weight=0.0,
+            crossing_weight=weight if rule == "crossing" else 0.0,
+            parallel_weight=weight if rule == "parallel" else 0.0,
+        )
         trainer = Trainer(config, seed=5)
         for _ in range(config.steps):
             trainer.train_step(data)
