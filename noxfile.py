@@ -98,6 +98,7 @@ def lint(session: nox.Session) -> None:
 def markdown_files() -> list[str]:
     """Every Markdown file of the project, outside build output and environments."""
     skip = {".git", ".nox", ".venv", "venv", "build", "dist", ".local-index", "node_modules"}
+    skip |= {".pytest_cache", ".mypy_cache", ".ruff_cache"}  # tools' caches write a README.md
     return sorted(
         str(path.relative_to(ROOT))
         for path in ROOT.rglob("*.md")
