@@ -119,6 +119,11 @@ class TrainConfig:
         """How the discriminator's fakes are drawn."""
         return DecoderConfig(self.sample_temperature, self.parallel_penalty)
 
+    @property
+    def learns_rules(self) -> bool:
+        """Whether the generator's loss has a rule term (crossing or parallels)."""
+        return bool(self.crossing_weight or self.parallel_weight)
+
     def adversarial(self, step: int) -> bool:
         """Whether step ``step`` (counted from 0) plays the game."""
         return self.adv_weight > 0 and step >= round(self.steps * (1.0 - self.adv_fraction))
@@ -233,7 +238,7 @@ class Trainer:
             logits = self.generator(real)
             g_ce, grad = nn.softmax_cross_entropy(logits, targets)
             grad *= cfg.ce_weight
-            if cfg.crossing_weight or cfg.parallel_weight:
+            if cfg.learns_rules:
                 grad += self._rule_gradient(logits, soprano, lower)
             self.generator.backward(grad)
             nan = math.nan
@@ -279,7 +284,7 @@ class Trainer:
         g_ce, grad_ce = nn.softmax_cross_entropy(logits[:size], targets)
         grad = np.empty_like(logits)
         grad[:size] = cfg.ce_weight * grad_ce  # a mean over the real half, as in the first phase
-        if cfg.crossing_weight or cfg.parallel_weight:
+        if cfg.learns_rules:
             grad[:size] += self._rule_gradient(logits[:size], soprano, lower)
         grad[size:] = cfg.adv_weight * policy_gradient(
             logits[size:], melody, classes, struck, reward, cfg.decoder
@@ -295,25 +300,18 @@ class Trainer:
 
         Read in Bach's contexts, as the cross-entropy is: the rules (no voice crossing, no
         parallel fifths or octaves) are then learned by the network rather than imposed by
-        the decoder. ``0.0`` when both weights are 0.
+        the decoder. Called only when :attr:`TrainConfig.learns_rules`.
         """
         cfg = self.config
-        rules = [
-            (weight, moves)
-            for weight, moves in (
-                (cfg.crossing_weight, crossing_moves),
-                (cfg.parallel_weight, parallel_moves_by_step),
-            )
-            if weight
-        ]
-        if not rules:
-            return 0.0
         melody, voices = pitch_to_class(soprano), pitch_to_class(lower)
-        grads = [
-            weight * nn.mean_probability(logits, moves(melody, voices))[1]
-            for weight, moves in rules
-        ]
-        return grads[0] if len(grads) == 1 else grads[0] + grads[1]
+        grad: nn.Array | float = 0.0
+        for weight, moves in (
+            (cfg.crossing_weight, crossing_moves),
+            (cfg.parallel_weight, parallel_moves_by_step),
+        ):
+            if weight:
+                grad = grad + weight * nn.mean_probability(logits, moves(melody, voices))[1]
+        return grad
 
     def state_arrays(self) -> dict[str, NDArray[Any]]:
         """Everything needed to continue the run exactly, as named arrays."""
