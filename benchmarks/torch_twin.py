@@ -24,7 +24,8 @@ the same random stream: drawing the batch, the relation keys
 (:func:`gan_music.models.teacher_inputs`; in the sampler the ``pair_keys``,
 ``melodic_keys`` and ``chord_keys`` of :class:`gan_music.relations.Relations`), the
 decoder's rules (:func:`gan_music.decode.parallel_moves`, :func:`gan_music.decode.parallels`,
-:func:`gan_music.decode.allowed_moves`), the Gumbel noise of every step and the bookkeeping of
+:func:`gan_music.decode.allowed_moves`), the rule term's weights
+(:func:`gan_music.train.rule_weights`), the Gumbel noise of every step and the bookkeeping of
 the notes written (so the twin stays identical to numpy step after step, and both pay the
 same for them).
 """
@@ -74,7 +75,7 @@ from gan_music.relations import (
     WRITING_ORDER,
     beat_kinds,
 )
-from gan_music.train import TrainConfig, Trainer, TrainingData
+from gan_music.train import TrainConfig, Trainer, TrainingData, rule_weights
 
 #: Largest float32 difference allowed between numpy and the twin in outputs and losses,
 #: relative to each array's largest magnitude: sums taken in another order differ by 1e-7
@@ -504,6 +505,7 @@ class Batch:
     soprano: NDArray[np.int16]
     onset: NDArray[np.bool_]
     offset: NDArray[np.intp]
+    lower: NDArray[np.int16]
     real: GeneratorInputs
     targets: torch.Tensor
 
@@ -512,9 +514,10 @@ def draw_batch(config: TrainConfig, rng: np.random.Generator, data: TrainingData
     """The batch, from ``rng`` with the same calls as numpy's step."""
     batch = rng.integers(0, len(data), config.batch_size)
     soprano, onset, offset = data.soprano[batch], data.onset[batch], data.bar_offset[batch]
-    real = teacher_inputs(soprano, onset, data.lower[batch], data.lower_onset[batch], offset)
+    lower = data.lower[batch]
+    real = teacher_inputs(soprano, onset, lower, data.lower_onset[batch], offset)
     targets = torch.from_numpy(data.outputs[batch].astype(np.int64))
-    return Batch(soprano, onset, offset, real, targets)
+    return Batch(soprano, onset, offset, lower, real, targets)
 
 
 def tensors(inputs: GeneratorInputs, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
@@ -574,7 +577,7 @@ class TwinTrainer:
         logits = self.generator(*tensors(b.real, self.dtype))
         g_ce = F.cross_entropy(logits.reshape(-1, N_OUTPUTS), b.targets.reshape(-1))
         self.opt_g.zero_grad()
-        torch.autograd.backward(cfg.ce_weight * g_ce)
+        torch.autograd.backward(cfg.ce_weight * g_ce + self._rule_loss(logits, b))
         g_ce = g_ce.detach()
         nan = math.nan
         return (cfg.ce_weight * g_ce, nan, nan, g_ce, nan, nan)
@@ -610,7 +613,9 @@ class TwinTrainer:
         g_ce = F.cross_entropy(logits[:size].reshape(-1, N_OUTPUTS), b.targets.reshape(-1))
         surrogate = reinforce_loss(logits[size:], melody, classes, struck, reward, cfg.decoder)
         # the cross-entropy is the mean over the real half, as in the cross-entropy step
-        g_loss = cfg.ce_weight * g_ce + cfg.adv_weight * surrogate
+        g_loss = (
+            cfg.ce_weight * g_ce + cfg.adv_weight * surrogate + self._rule_loss(logits[:size], b)
+        )
         self.opt_g.zero_grad()
         torch.autograd.backward(g_loss)
         g_ce = g_ce.detach()
@@ -623,6 +628,13 @@ class TwinTrainer:
             d_real,
             d_fake,
         )
+
+    def _rule_loss(self, logits: torch.Tensor, b: Batch) -> torch.Tensor | float:
+        """numpy's rule term: the weighted probability of rule-breaking moves (same weights)."""
+        if not self.config.learns_rules:
+            return 0.0
+        weights = torch.from_numpy(rule_weights(self.config, b.soprano, b.lower)).to(self.dtype)
+        return (torch.softmax(logits, dim=-1) * weights).sum(dim=-1).mean()
 
     def _update_average(self) -> None:
         decay = min(self.ema_decay, (1.0 + self.ema_updates) / (10.0 + self.ema_updates))

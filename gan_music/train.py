@@ -80,6 +80,7 @@ from gan_music.models import (
     teacher_inputs,
     voice_inputs,
 )
+from gan_music.relations import N_OUTPUTS
 
 CHECKPOINT_NAME = "checkpoint.npz"
 MODEL_NAME = "model.npz"
@@ -295,23 +296,15 @@ class Trainer:
 
     def _rule_gradient(
         self, logits: nn.Array, soprano: NDArray[np.int16], lower: NDArray[np.int16]
-    ) -> nn.Array | float:
-        """The gradient of the mean probability the network gives moves that break a rule.
+    ) -> nn.Array:
+        """The gradient of the weighted mean probability the network gives rule-breaking moves.
 
         Read in Bach's contexts, as the cross-entropy is: the rules (no voice crossing, no
         parallel fifths or octaves) are then learned by the network rather than imposed by
         the decoder. Called only when :attr:`TrainConfig.learns_rules`.
         """
-        cfg = self.config
-        melody, voices = pitch_to_class(soprano), pitch_to_class(lower)
-        grad: nn.Array | float = 0.0
-        for weight, moves in (
-            (cfg.crossing_weight, crossing_moves),
-            (cfg.parallel_weight, parallel_moves_by_step),
-        ):
-            if weight:
-                grad = grad + weight * nn.mean_probability(logits, moves(melody, voices))[1]
-        return grad
+        weights = rule_weights(self.config, soprano, lower, logits.dtype)
+        return nn.mean_probability(logits, weights)[1]
 
     def state_arrays(self) -> dict[str, NDArray[Any]]:
         """Everything needed to continue the run exactly, as named arrays."""
@@ -367,6 +360,29 @@ class Trainer:
         if len(self.history) != self.step:
             msg = f"{where}: {len(self.history)} logged steps for step {self.step}: the checkpoint is damaged"
             raise CheckpointError(msg)
+
+
+def rule_weights(
+    config: TrainConfig,
+    soprano: NDArray[np.int16],
+    lower: NDArray[np.int16],
+    dtype: np.dtype[Any] | type[np.floating[Any]] = np.float32,
+) -> NDArray[np.floating[Any]]:
+    """``(batch, steps, 3, 50)``: each move's weight in the rule term, from Bach's voices.
+
+    A move that would cross a voice weighs ``config.crossing_weight``, one that would make
+    parallel fifths or octaves ``config.parallel_weight``, one that does both the sum.
+    ``soprano`` ``(batch, steps)`` and ``lower`` ``(batch, steps, 3)`` are MIDI pitches.
+    """
+    melody, voices = pitch_to_class(soprano), pitch_to_class(lower)
+    weights = np.zeros((*voices.shape, N_OUTPUTS), dtype=dtype)
+    for weight, moves in (
+        (config.crossing_weight, crossing_moves),
+        (config.parallel_weight, parallel_moves_by_step),
+    ):
+        if weight:
+            weights[moves(melody, voices)] += weight
+    return weights
 
 
 def checkpoint_members(where: Path, kind: str, config: str) -> Members:

@@ -170,6 +170,15 @@ def test_mean_probability_gradient() -> None:
     np.testing.assert_allclose(grad.reshape(-1)[indices], expected, rtol=1e-5, atol=1e-8)
 
 
+def test_mean_probability_is_linear_in_its_weights() -> None:
+    logits = random_input(2, 3, 6)
+    first, second = (np.random.default_rng(seed).random((2, 3, 6)) < 0.4 for seed in (3, 4))
+    value, grad = nn.mean_probability(logits, 2.0 * first + 0.5 * second)
+    (v1, g1), (v2, g2) = nn.mean_probability(logits, first), nn.mean_probability(logits, second)
+    assert value == pytest.approx(2.0 * v1 + 0.5 * v2)
+    np.testing.assert_allclose(grad, 2.0 * g1 + 0.5 * g2, rtol=1e-6, atol=1e-12)
+
+
 def test_softmax_cross_entropy_is_stable_for_huge_logits() -> None:
     loss, grad = nn.softmax_cross_entropy(np.array([[1000.0, 0.0]]), np.array([1]))
     assert loss == pytest.approx(1000.0)

@@ -192,6 +192,27 @@ def test_the_learning_rate_falls_to_nearly_zero() -> None:
     assert 0 < scales[-1] <= 1 / 30 + 1e-12
 
 
+def test_rule_weights_add_each_rule_s_moves_at_its_weight() -> None:
+    from gan_music.dataset import pitch_to_class
+    from gan_music.decode import crossing_moves, parallel_moves_by_step
+    from gan_music.train import TrainingData, rule_weights
+
+    data = TrainingData.cached(TINY.model.window_steps, TINY.window_hop)
+    soprano, lower = data.soprano[:16], data.lower[:16]
+    melody, voices = pitch_to_class(soprano), pitch_to_class(lower)
+    crossing, parallel = crossing_moves(melody, voices), parallel_moves_by_step(melody, voices)
+    assert crossing.any()
+    assert parallel.any()
+    assert (crossing & parallel).any()
+    config = replace(TINY, crossing_weight=2.0, parallel_weight=0.5)
+    np.testing.assert_array_equal(
+        rule_weights(config, soprano, lower), 2.0 * crossing + 0.5 * parallel
+    )
+    off = replace(TINY, crossing_weight=0.0, parallel_weight=0.0)
+    assert not off.learns_rules
+    assert not rule_weights(off, soprano, lower).any()
+
+
 @pytest.mark.parametrize("rule", ["crossing", "parallel"])
 def test_a_rule_term_teaches_the_network_to_avoid_the_moves_that_break_it(rule: str) -> None:
     """The same short run with and without the term: the network it trains gives far less

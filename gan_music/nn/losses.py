@@ -44,22 +44,26 @@ def softmax_cross_entropy(logits: Array, targets: NDArray[np.integer]) -> tuple[
     return loss, grad
 
 
-def mean_probability(logits: Array, chosen: NDArray[np.bool_]) -> tuple[float, Array]:
-    """Mean over positions of the softmax probability of the ``chosen`` classes, and its gradient.
+def mean_probability(logits: Array, weights: NDArray[np.bool_] | Array) -> tuple[float, Array]:
+    """Mean over positions of the softmax probability of the weighted classes, and its gradient.
 
-    ``chosen`` has the shape of ``logits`` ``(..., classes)``. Minimised, it teaches a network
-    to avoid those classes (an "unlikelihood" term): the gradient for logit ``k`` is
-    ``p_k * (chosen_k - share)``, divided by the number of positions.
+    ``weights`` has the shape of ``logits`` ``(..., classes)``: a mask of the classes to count,
+    or one weight per class (the value is linear in them, so two masks with their weights
+    summed cost one softmax). Minimised, it teaches a network to avoid those classes (an
+    "unlikelihood" term): with ``share`` the weighted probability at a position, the
+    gradient for logit ``k`` is ``p_k * (weights_k - share)``, divided by the number of
+    positions.
 
     >>> value, grad = mean_probability(np.zeros((1, 4), np.float32), np.array([[1, 0, 0, 0]], bool))
     >>> value, grad.round(4).tolist()
     (0.25, [[0.1875, -0.0625, -0.0625, -0.0625]])
     """
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    p = np.exp(shifted)
+    p = np.exp(logits - logits.max(axis=-1, keepdims=True))
     p /= p.sum(axis=-1, keepdims=True)
-    share = (p * chosen).sum(axis=-1, keepdims=True)
-    grad = p * (chosen - share) / (p.size // p.shape[-1])
+    weighted = p * weights
+    share = weighted.sum(axis=-1, keepdims=True)
+    grad = weighted - p * share
+    grad /= p.size // p.shape[-1]
     return float(share.mean(dtype=np.float64)), grad.astype(logits.dtype, copy=False)
 
 
