@@ -2,12 +2,16 @@
 
 Each step draws a batch of training windows (all twelve transpositions of the training
 chorales, a window every beat) and updates the generator (:mod:`gan_music.models`) toward
-``g_loss = ce_weight * g_ce + adv_weight * g_adv``:
+``g_loss = ce_weight * g_ce + adv_weight * g_adv``, plus a rule term:
 
 - ``g_ce`` is the cross-entropy between the generator's 50-way distributions (strike one of
   48 pitches, rest, or hold) and what Bach's own alto, tenor and bass do at each step, each
   step scored knowing Bach's notes before it ("teacher forcing"): how far the output deviates
-  from the real data. It is the whole loss until the last ``adv_fraction`` of the steps.
+  from the real data. With the rule term it is the whole loss until the last
+  ``adv_fraction`` of the steps.
+- The rule term (``crossing_weight``, ``parallel_weight``) is the probability the generator
+  gives, in the same contexts, to moves that would cross a voice or make parallel fifths or
+  octaves (:func:`rule_weights`); ``g_loss`` as logged leaves it out.
 - Then the game starts. The generator writes the batch's
   accompaniments exactly as the package ships them (:func:`gan_music.decode.sample_voices`
   with the decoder's temperature and penalty); the **discriminator** sees those and Bach's,
@@ -108,8 +112,8 @@ class TrainConfig:
     sample_temperature: float = 1.0  #: the fakes are drawn as the shipped decoder draws
     parallel_penalty: float = 10.0
     d_loss_floor: float = 0.8
-    crossing_weight: float = 0.0  #: weight of the probability the network gives crossing moves
-    parallel_weight: float = 0.0  #: the same for moves that make parallel fifths or octaves
+    crossing_weight: float = 1.0  #: weight of the probability the network gives crossing moves
+    parallel_weight: float = 1.0  #: the same for moves that make parallel fifths or octaves
     ema_decay: float = 0.999
     window_hop: int = 4
     checkpoint_every: int = 250
@@ -300,8 +304,8 @@ class Trainer:
         """The gradient of the weighted mean probability the network gives rule-breaking moves.
 
         Read in Bach's contexts, as the cross-entropy is: the rules (no voice crossing, no
-        parallel fifths or octaves) are then learned by the network rather than imposed by
-        the decoder. Called only when :attr:`TrainConfig.learns_rules`.
+        parallel fifths or octaves) are then learned by the network, not only imposed by
+        the decoder (which still penalises parallels). Called only when :attr:`TrainConfig.learns_rules`.
         """
         weights = rule_weights(self.config, soprano, lower, logits.dtype)
         return nn.mean_probability(logits, weights)[1]

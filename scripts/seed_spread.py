@@ -1,11 +1,13 @@
-"""Mean and spread over training seeds: the shipped recipe against cross-entropy alone.
+"""Mean and spread over training seeds: the shipped recipe against the same without the game.
 
     python scripts/seed_spread.py --runs RUNS_DIR [--seeds 0 1 2] [--train]
 
 With ``--train`` it first trains, for every seed, the default recipe into ``RUNS_DIR/full{seed}``
-and the same schedule with the adversarial weight at 0 into ``RUNS_DIR/ce{seed}`` (about 7
-minutes each on a quiet 2-core machine, two at a time with one BLAS thread each); without it, it evaluates whatever of those runs
-exist. Each model is evaluated on the test split with ``gan_music.evaluate.evaluate`` (critic
+and the same schedule with the adversarial weight at 0 (cross-entropy and the rule term, no
+game) into ``RUNS_DIR/ce{seed}``, one after the other; run two copies of the script with other
+``--seeds`` to use two cores (then about 13 minutes for a full run and 10 for one without the
+game, with ``OPENBLAS_NUM_THREADS=1``). Without it, it evaluates whatever of those runs exist.
+Each model is evaluated on the test split with ``gan_music.evaluate.evaluate`` (critic
 included), and a model that has a discriminator once more by the critic alone with the
 decoder's drafts turned off (the ``one draft`` rows: how much the discriminator's choice
 among drafts adds); the columns are kept in ``evaluation.json`` in the run folder and reused
