@@ -9,8 +9,10 @@ the holder ends, ``kill -9`` and power loss included: a crashed run never leaves
 lock, and the file left behind is harmless. On POSIX it is ``fcntl.flock``; on Windows,
 which has no ``fcntl``, ``msvcrt.locking`` on one byte of the file, far past its text so
 that others can still read who holds it. Both are advisory: they stop gan_music's own runs,
-not other programs. Where neither exists (no known platform that runs numpy) nothing is
-locked. Like every ``flock``, the lock may not hold on some network file systems.
+not other programs. When its run ends, the holder adds the time it ended to the text, so the
+file left behind says the run is over (a run killed outright leaves only its start). Where
+neither exists (no known platform that runs numpy) nothing is locked. Like every ``flock``,
+the lock may not hold on some network file systems.
 """
 
 from __future__ import annotations
@@ -68,24 +70,43 @@ def _busy(folder: Path, holder: str) -> GanMusicError:
 def folder_lock(folder: Path, name: str) -> Iterator[Path]:
     """Hold the lock on ``folder / name`` for the block; refuse at once if another process has it.
 
+    While the block runs the file names its holder; when the block ends, however it ends
+    short of the process dying, the holder adds when it ended, so a file left behind says
+    that its run is over:
+
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> with folder_lock(folder, "run.lock") as lock:
     ...     lock.read_text().startswith(f"pid {os.getpid()} on ")
     True
+    >>> ", ended " in lock.read_text()
+    True
     """
     path = folder / name
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    holder = ""
     try:
         if not _try_lock(fd):
             raise _busy(folder, _holder(fd))
-        started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-        os.ftruncate(fd, 0)
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}, started {started}\n".encode())
+        holder = f"pid {os.getpid()} on {socket.gethostname()}, started {_now()}"
+        _write(fd, holder)
         yield path
     finally:
+        if holder:  # still ours: say the run is over before letting go
+            with contextlib.suppress(OSError):
+                _write(fd, f"{holder}, ended {_now()}")
         os.close(fd)  # closing the file releases the lock
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _write(fd: int, text: str) -> None:
+    """Replace the lock file's text (only its holder writes it)."""
+    os.ftruncate(fd, 0)
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.write(fd, f"{text}\n".encode())
 
 
 def check_unlocked(folder: Path, name: str) -> None:

@@ -65,6 +65,7 @@ def test_a_short_default_run_writes_every_output(tmp_path: Path) -> None:
         "model.npz",
         "run.lock",  # stays: it is locked only while a run holds it (gan_music/_lock.py)
     ]
+    assert ", ended " in (tmp_path / "run.lock").read_text()  # it says the run is over
 
 
 def test_same_seed_same_losses_other_seed_other_losses(tmp_path: Path) -> None:
