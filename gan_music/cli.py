@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -82,6 +83,15 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _loss(value: float) -> str:
+    """A loss for the progress line; ``-`` where there is none (the critic before the game).
+
+    >>> _loss(1.38629), _loss(float("nan"))
+    (' 1.3863', '      -')
+    """
+    return f"{'-':>7}" if math.isnan(value) else f"{value:7.4f}"
+
+
 class ProgressBar:
     """A one-line progress bar on a terminal; a line every ``every`` steps elsewhere (logs, CI)."""
 
@@ -98,7 +108,7 @@ class ProgressBar:
         line = (
             f"step {info.step:>{len(str(info.total_steps))}}/{info.total_steps} "
             f"[{'#' * filled}{'.' * (self.width - filled)}] "
-            f"G {info.g_loss:7.4f}  D {info.d_loss:7.4f}  "
+            f"G {info.g_loss:7.4f}  D {_loss(info.d_loss)}  "
             f"{_minutes(info.elapsed_s)} elapsed, {_minutes(left)} left"
         )
         last = info.step == info.total_steps
