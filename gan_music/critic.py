@@ -157,6 +157,42 @@ def harmony_features(pitch: NDArray[Any], onset: NDArray[Any]) -> FloatArray:
 
 
 @functools.cache
+def feature_names() -> tuple[str, ...]:
+    """A name for each column of :func:`harmony_features`, in order: what the critic weighs.
+
+    Voices are S, A, T, B; ``SA interval 7`` is the share of steps where soprano and alto
+    sound a fifth apart (modulo the octave), ``T leap 1`` the share of the tenor's moves by
+    one semitone, ``B length 4`` the share of the bass's notes 4 steps long (the bin from
+    :data:`LENGTH_BINS`'s 4 up to its next edge).
+
+    >>> names = feature_names()
+    >>> names[0], names[-1], len(names) == len(set(names))
+    ('SA interval 0', 'chord changes', True)
+    """
+    voices = "SATB"
+    names: list[str] = []
+    for upper, lower in itertools.combinations(range(4), 2):
+        pair = voices[upper] + voices[lower]
+        names += [f"{pair} interval {i}" for i in range(12)]
+        names += [f"{pair} crossed", f"{pair} wider than an octave"]
+        motions = ("parallel perfect", "similar", "contrary", "oblique")
+        names += [f"{pair} {kind} motion" for kind in motions]
+    for upper, lower in itertools.pairwise(range(4)):
+        pair = voices[upper] + voices[lower]
+        names += [f"{pair} span", f"{pair} span squared"]
+    for voice in voices[1:]:
+        names += [f"{voice} leap {size}" for size in range(LEAP_BINS - 1)]
+        names += [f"{voice} leap of an octave or more", f"{voice} rising"]
+        names += [f"{voice} length {low}" for low in LENGTH_BINS]
+        names += [f"{voice} onsets at sixteenth {i} of the beat" for i in range(4)]
+        names += [f"{voice} onsets without the soprano", f"{voice} onsets per step"]
+        names += [f"{voice} resting", f"{voice} below the soprano"]
+    names += [f"chord {kind}" for kind in CHORD_TYPES]
+    names += ["triads in root position", "chord changes"]
+    return tuple(names)
+
+
+@functools.cache
 def _chord_roots() -> NDArray[np.intp]:
     """The root of each major or minor triad's pitch-class set (-1 for any other set)."""
     roots = np.full(1 << 12, -1, dtype=np.intp)

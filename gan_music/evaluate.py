@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,6 +36,9 @@ from gan_music.baselines import Accompanist, NoiseBaseline, RuleBaseline, Shuffl
 from gan_music.critic import CriticResult
 from gan_music.errors import GanMusicError
 from gan_music.pianoroll import STEPS_PER_BAR, STEPS_PER_BEAT, Score
+
+if TYPE_CHECKING:
+    from gan_music.dataset import Chorale
 
 WINDOW_STEPS = 2 * STEPS_PER_BAR  #: two-bar windows, as the model is trained on
 TRAIN_HOP = STEPS_PER_BAR  #: training windows compared for copying start on every bar line
@@ -399,6 +402,23 @@ def network_nll(generator: Any, pitch: NDArray[Any], onset: NDArray[Any]) -> flo
     return total / count
 
 
+def harmonise_chorales(
+    player: Accompanist, chorales: Sequence[Chorale], seeds: NDArray[Any]
+) -> list[Score]:
+    """Each chorale harmonised whole from its soprano and its own bar lines, with its own seed.
+
+    This is how the critic's passages are written: as a user calls ``harmonise``.
+    """
+    return [
+        player.harmonise(
+            Score(c.score.pitch[:, :1], c.score.onset[:, :1]),
+            seed=int(s),
+            first_downbeat=c.first_downbeat,
+        )
+        for c, s in zip(chorales, seeds, strict=True)
+    ]
+
+
 def critic_results(
     accompanists: Mapping[str, Accompanist], *, split: str = "test", seed: int = 0
 ) -> dict[str, CriticResult]:
@@ -429,14 +449,7 @@ def critic_results(
                 pool = make_windows(items, length=WINDOW_STEPS, hop=WINDOW_STEPS, transpose=False)
                 player = ShuffledBaseline(pool.pitch, pool.onset)
             seeds = np.random.SeedSequence([seed, offset]).generate_state(len(items))
-            scores = [
-                player.harmonise(
-                    Score(c.score.pitch[:, :1], c.score.onset[:, :1]),
-                    seed=int(s),
-                    first_downbeat=c.first_downbeat,
-                )
-                for c, s in zip(items, seeds, strict=True)
-            ]
+            scores = harmonise_chorales(player, items, seeds)
             fake[side] = segments(scores, [c.first_downbeat for c in items])
         results[name] = two_sample_test(real["train"], fake["train"], real["test"], fake["test"])
     halves = {side: [_half(c.name) for c in items] for side, items in sides.items()}

@@ -10,6 +10,7 @@ from gan_music.critic import (
     CHORD_TYPES,
     Passages,
     auc,
+    feature_names,
     harmony_features,
     segments,
     two_sample_test,
@@ -96,3 +97,16 @@ def test_critic_results_have_the_real_sanity_row() -> None:
     assert set(results) == {"noise", "real"}
     assert results["noise"].accuracy > 0.95
     assert abs(results["real"].accuracy - 0.5) < 0.15
+
+
+def test_every_feature_has_its_name(split: dict[str, list[Chorale]]) -> None:
+    pitch, onset, _ = _passages(split["valid"][:3])
+    features = harmony_features(pitch, onset)
+    names = feature_names()
+    assert features.shape[1] == len(names) == len(set(names))
+    # spot checks that the names sit on their own columns
+    fifths = np.stack([np.full((1, 64), pitch) for pitch in (79, 72, 60, 48)], axis=-1)
+    one = harmony_features(fifths, np.zeros(fifths.shape, bool))[0]  # G C C C, held throughout
+    assert one[names.index("SA interval 7")] == 1.0
+    assert one[names.index("chord two pitch classes")] == 1.0
+    assert one[names.index("B resting")] == 0.0
