@@ -105,7 +105,7 @@ def test_every_feature_has_its_name(split: dict[str, list[Chorale]]) -> None:
     names = feature_names()
     assert features.shape[1] == len(names) == len(set(names))
     # spot checks that the names sit on their own columns
-    fifths = np.stack([np.full((1, 64), pitch) for pitch in (79, 72, 60, 48)], axis=-1)
+    fifths = np.stack([np.full((1, 64), midi) for midi in (79, 72, 60, 48)], axis=-1)
     one = harmony_features(fifths, np.zeros(fifths.shape, bool))[0]  # G C C C, held throughout
     assert one[names.index("SA interval 7")] == 1.0
     assert one[names.index("chord two pitch classes")] == 1.0
